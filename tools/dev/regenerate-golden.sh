@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Regenerates the golden outputs the CLI tests compare with. Review the diff before committing it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+scalesim=${1:-build/tools/scalesim/scalesim}
+"$scalesim" decide --annotation autoscaling.knative.dev/target=5 traces/azure2021/concurrency.csv \
+  > tests/data/golden/decide-azure2021-target5.csv
+git diff --stat -- tests/data/golden
