@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "libscale/detail/timed_window.hpp"
 #include "libscale/time.hpp"
 
 namespace scale {
@@ -28,22 +29,6 @@ inline double round_to_digits(double value, int digits) {
 constexpr std::size_t ring_slot(std::int64_t index, std::int64_t count) {
   const std::int64_t r = index % count;
   return static_cast<std::size_t>(r < 0 ? r + count : r);
-}
-
-/// Number of `granularity`-wide buckets a `window` needs, rounded up and at least one
-/// (Knative `NewTimedFloat64Buckets`: ceil(window / granularity)).
-constexpr std::int64_t bucket_count_for(duration window, duration granularity) {
-  const std::int64_t w = window.count();
-  const std::int64_t g = granularity.count();
-  const std::int64_t n = w / g + (w % g > 0 ? 1 : 0);
-  return n < 1 ? 1 : n;
-}
-
-/// Whole buckets after the newest write beyond which a `window` counts as empty: floor(window / granularity).
-/// Knative compares `now - lastWrite > window` in durations; for whole-bucket distances k that is
-/// k > floor(window / granularity).
-constexpr std::int64_t idle_limit_for(duration window, duration granularity) {
-  return window.count() / granularity.count();
 }
 
 }  // namespace detail
@@ -196,45 +181,7 @@ class linear_buckets {
 };
 
 /// Linear average of values recorded over the last `window` of model time, in `granularity` buckets
-/// (Knative `TimedFloat64Buckets`); the adapter from time points to `linear_buckets`.
-class linear_window {
- public:
-  /// A window of `window` (> 0) in buckets of `granularity` (> 0), ceil(window / granularity) of them.
-  explicit linear_window(duration window, duration granularity = std::chrono::seconds{1})
-      : window_(window),
-        granularity_(granularity),
-        buckets_(detail::bucket_count_for(window, granularity), detail::idle_limit_for(window, granularity)) {}
-
-  /// Adds `value` at time `t`; values in the same bucket add up.
-  void record(time_point t, double value) { buckets_.record(bucket_index(t, granularity_), value); }
-
-  /// Knative `WindowAverage` as of `now`.
-  double average(time_point now) const { return buckets_.average(bucket_index(now, granularity_)); }
-
-  /// Knative `IsEmpty`: no write within `window` before `now`.
-  bool is_empty(time_point now) const { return buckets_.is_empty(bucket_index(now, granularity_)); }
-
-  /// Knative `ResizeWindow` as of `now`; a no-op when `window` is unchanged.
-  void resize(duration window, time_point now) {
-    if (window == window_) return;
-    buckets_.resize(detail::bucket_count_for(window, granularity_), detail::idle_limit_for(window, granularity_),
-                    bucket_index(now, granularity_));
-    window_ = window;
-  }
-
-  /// Current window length.
-  duration window() const { return window_; }
-
-  /// Bucket width.
-  duration granularity() const { return granularity_; }
-
-  /// The bucket ring, for inspection.
-  const linear_buckets& buckets() const { return buckets_; }
-
- private:
-  duration window_;
-  duration granularity_;
-  linear_buckets buckets_;
-};
+/// (Knative `TimedFloat64Buckets`): `linear_buckets` behind the time adapter.
+using linear_window = detail::timed_window<linear_buckets>;
 
 }  // namespace scale

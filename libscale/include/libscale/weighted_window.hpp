@@ -118,46 +118,8 @@ class weighted_buckets {
   double smoothing_;
 };
 
-/// Weighted-exponential average of values recorded over the last `window` of model time; the
-/// adapter from time points to `weighted_buckets`. Same interface as `linear_window`.
-class weighted_window {
- public:
-  /// A window of `window` (> 0) in buckets of `granularity` (> 0), ceil(window / granularity) of them.
-  explicit weighted_window(duration window, duration granularity = std::chrono::seconds{1})
-      : window_(window),
-        granularity_(granularity),
-        buckets_(detail::bucket_count_for(window, granularity), detail::idle_limit_for(window, granularity)) {}
-
-  /// Adds `value` at time `t`; values in the same bucket add up.
-  void record(time_point t, double value) { buckets_.record(bucket_index(t, granularity_), value); }
-
-  /// Knative `WeightedFloat64Buckets.WindowAverage` as of `now`.
-  double average(time_point now) const { return buckets_.average(bucket_index(now, granularity_)); }
-
-  /// Knative `IsEmpty`: no write within `window` before `now`.
-  bool is_empty(time_point now) const { return buckets_.is_empty(bucket_index(now, granularity_)); }
-
-  /// Knative `ResizeWindow` as of `now`; a no-op when `window` is unchanged.
-  void resize(duration window, time_point now) {
-    if (window == window_) return;
-    buckets_.resize(detail::bucket_count_for(window, granularity_), detail::idle_limit_for(window, granularity_),
-                    bucket_index(now, granularity_));
-    window_ = window;
-  }
-
-  /// Current window length.
-  duration window() const { return window_; }
-
-  /// Bucket width.
-  duration granularity() const { return granularity_; }
-
-  /// The bucket ring and coefficient, for inspection.
-  const weighted_buckets& buckets() const { return buckets_; }
-
- private:
-  duration window_;
-  duration granularity_;
-  weighted_buckets buckets_;
-};
+/// Weighted-exponential average of values recorded over the last `window` of model time (Knative
+/// `WeightedFloat64Buckets`): `weighted_buckets` behind the same time adapter as `linear_window`.
+using weighted_window = detail::timed_window<weighted_buckets>;
 
 }  // namespace scale
