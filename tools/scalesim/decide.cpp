@@ -2,9 +2,9 @@
 
 #include "csv_table.hpp"
 #include "decimal_time.hpp"
+#include "revision_flags.hpp"
 
 #include <libscale/config.hpp>
-#include <libscale/configmap_yaml.hpp>
 #include <libscale/decider.hpp>
 #include <libscale/metric_collector.hpp>
 
@@ -29,14 +29,6 @@ struct replay_setup {
   window_algorithm algorithm = window_algorithm::linear;
   int initial_ready_pods = 0;
 };
-
-result<std::pair<std::string, std::string>> split_assignment(std::string_view flag, std::string_view text) {
-  const auto eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0) {
-    return error{fmt::format("{} {}: expected KEY=VALUE", flag, text)};
-  }
-  return std::pair{std::string{text.substr(0, eq)}, std::string{text.substr(eq + 1)}};
-}
 
 result<double> parse_number(std::string_view field, std::string_view text) {
   double value = 0;
@@ -115,36 +107,11 @@ std::optional<error> apply_decider_override(replay_setup& setup, const std::stri
 
 /// config file, then --set, then annotations, then --decider: the order Knative resolves them in.
 result<replay_setup> resolve_setup(const decide_options& options) {
-  string_map data;
-  if (!options.config_file.empty()) {
-    auto read = read_configmap_file(options.config_file);
-    if (!read) return read.error_value();
-    data = std::move(read).value();
-    // Check the file on its own first, so an error in it names the file.
-    if (auto alone = parse_autoscaler_config(data); !alone) {
-      return error{fmt::format("{}: {}", options.config_file, alone.error_value().message)};
-    }
-  }
-  for (const auto& text : options.config_sets) {
-    auto kv = split_assignment("--set", text);
-    if (!kv) return kv.error_value();
-    data[kv->first] = kv->second;
-  }
-  auto config = parse_autoscaler_config(data);
-  if (!config) {
-    return options.config_sets.empty() ? config.error_value()
-                                       : error{fmt::format("--set: {}", config.error_value().message)};
-  }
-
-  string_map annotations;
-  for (const auto& text : options.annotations) {
-    auto kv = split_assignment("--annotation", text);
-    if (!kv) return kv.error_value();
-    // A bare key is short for the autoscaling annotation of that name.
-    const std::string key = kv->first.find('/') == std::string::npos ? "autoscaling.knative.dev/" + kv->first : kv->first;
-    annotations[key] = kv->second;
-  }
-  auto revision = resolve_revision(*config, annotations);
+  revision_flags flags;
+  flags.config_file = options.config_file;
+  flags.config_sets = options.config_sets;
+  flags.annotations = options.annotations;
+  auto revision = resolve_revision_flags(flags);
   if (!revision) return revision.error_value();
 
   replay_setup setup;
