@@ -4,6 +4,7 @@
 #include "decimal_time.hpp"
 #include "revision_flags.hpp"
 
+#include <sim/distribution.hpp>
 #include <libscale/config.hpp>
 #include <libscale/decider.hpp>
 #include <libscale/metric_collector.hpp>
@@ -64,7 +65,7 @@ std::optional<error> apply_decider_override(replay_setup& setup, const std::stri
     return std::nullopt;
   };
   auto set_duration = [&](duration& target, bool positive) -> std::optional<error> {
-    auto parsed = parse_seconds_or_go_duration(value);
+    auto parsed = sim::parse_duration_text(value);
     if (!parsed) return error{fmt::format("{} = \"{}\": expected seconds or a duration like 60s", field, value)};
     if (positive ? *parsed <= 0s : *parsed < 0s) {
       return error{fmt::format("{} = {}: must be {}", field, value, positive ? "positive" : "non-negative")};
@@ -142,7 +143,7 @@ constexpr std::string_view output_header =
 
 void print_row(std::ostream& out, const decision_row& row) {
   // {} prints the shortest text that parses back to the same double.
-  fmt::print(out, "{},{},{},{},{},{},{},{}\n", format_seconds(row.time), row.observed.stable, row.observed.panic,
+  fmt::print(out, "{},{},{},{},{},{},{},{}\n", sim::seconds_text(row.time), row.observed.stable, row.observed.panic,
              row.ready_pods, row.valid ? 1 : 0, row.desired_pods, row.excess_burst_capacity, row.panic_mode ? 1 : 0);
 }
 
@@ -262,7 +263,7 @@ int replay_samples(const csv_table& table, const replay_setup& setup, duration t
     if (!samples.empty() && *time < samples.back().time) {
       return fail(err, error{row_error(table, row, fmt::format("time_s = {} goes backwards (previous row {})",
                                                                 row.fields[time_col],
-                                                                format_seconds(samples.back().time)))});
+                                                                sim::seconds_text(samples.back().time)))});
     }
     auto value = read_value(table, row, value_col);
     if (!value) return fail(err, value.error_value());

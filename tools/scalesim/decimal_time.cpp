@@ -41,24 +41,4 @@ result<duration> parse_decimal_seconds(std::string_view text) {
   return duration{negative ? -total : total};
 }
 
-result<duration> parse_seconds_or_go_duration(std::string_view text) {
-  if (auto plain = parse_decimal_seconds(text)) return plain;
-  return parse_go_duration(text);
-}
-
-std::string format_seconds(duration d) {
-  const std::int64_t ns = d.count();
-  const bool negative = ns < 0;
-  const std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
-  std::string out = fmt::format("{}{}", negative ? "-" : "", magnitude / 1'000'000'000);
-  std::uint64_t frac = magnitude % 1'000'000'000;
-  if (frac != 0) {
-    std::string digits = fmt::format("{:09}", frac);
-    digits.erase(digits.find_last_not_of('0') + 1);
-    out += '.';
-    out += digits;
-  }
-  return out;
-}
-
 }  // namespace scale::tools

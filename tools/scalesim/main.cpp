@@ -1,5 +1,7 @@
 // scalesim: the libscale command line.
 #include "decide.hpp"
+#include "run_command.hpp"
+#include "trace_command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -10,11 +12,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   scale::tools::decide_options decide;
   auto* decide_command = scale::tools::add_decide_command(app, decide);
+  scale::tools::run_options run;
+  auto* run_command = scale::tools::add_run_command(app, run);
+  scale::tools::trace_command_options trace;
+  auto* trace_command = scale::tools::add_trace_command(app, trace);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (decide_command->parsed()) return scale::tools::run_decide(decide, std::cin, std::cout, std::cerr);
+  if (run_command->parsed()) return scale::tools::run_simulation(run, std::cout, std::cerr);
+  if (trace_command->parsed()) return scale::tools::run_trace(trace, std::cin, std::cout, std::cerr);
   return 0;
 }

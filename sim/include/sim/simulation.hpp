@@ -1,0 +1,124 @@
+#pragma once
+/// One Knative service, simulated: requests through the activator or straight to pods, pods with cold starts and
+/// draining, and libscale's own metric collection, decider and KPA reconciler making every scaling decision.
+/// The model and every option are described in docs/simulator.md.
+
+#include <sim/arrival.hpp>
+#include <sim/function_result.hpp>
+
+#include <libscale/config.hpp>
+#include <libscale/kpa.hpp>
+#include <libscale/time.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <vector>
+
+namespace scale::sim {
+
+/// Samples a duration (cold start, service or think time) from the simulation's engine; the CLI builds it from
+/// the distribution syntax. It must not keep a reference to the engine.
+using duration_sampler = std::function<duration(std::mt19937_64&)>;
+
+/// Cold start used when `simulation_config::cold_start` is empty: a constant 3 s (pod scheduled, image cached,
+/// container started, first readiness probe passed).
+inline constexpr duration default_cold_start = std::chrono::seconds{3};
+
+/// How the service looks at time 0.
+enum class start_state {
+  /// Scaled to zero long ago: no pod, PA Inactive, activator in the path, decider at 0.
+  idle,
+  /// Just deployed: `revision.initial_scale` pods, ready at time 0; PA Activating, decider without data yet.
+  deployed,
+};
+
+/// A request starting or ending service on a pod, as a `simulation_config::service_observer` sees it.
+struct service_event {
+  time_point time{};
+  /// The pod's slot; a slot is reused once its pod is gone.
+  std::uint32_t pod = 0;
+  /// Requests in service on that pod after the change.
+  std::int32_t in_service = 0;
+  /// True when service starts, false when it ends.
+  bool started = false;
+
+  bool operator==(const service_event&) const = default;
+};
+
+/// Everything about the service being simulated.
+struct simulation_config {
+  /// Resolved per-revision autoscaling (libscale `resolve_revision`); the defaults are Knative's.
+  revision_autoscaling revision;
+  /// Hard per-pod limit on requests in service (the revision's containerConcurrency); 0 = unlimited. Give
+  /// `resolve_revision` the same value so the autoscaling target agrees with it.
+  std::int32_t container_concurrency = 0;
+  /// Time from a pod's creation until it is ready, sampled per pod; empty = `default_cold_start`.
+  duration_sampler cold_start;
+  /// A request that has not started service this long after its arrival fails (Knative
+  /// `revision-timeout-seconds`, default 300 s).
+  duration revision_timeout = std::chrono::seconds{300};
+  start_state start = start_state::idle;
+  /// Hard stop: the run covers exactly [0, until]. Without it the run ends once every arrival is done and the
+  /// service is back at its floor (min-scale, or 1 when scale to zero is disabled, else 0).
+  std::optional<duration> until;
+  /// Cluster-wide limit on pod creations per second (a token bucket holding one second's worth, at least one
+  /// token, full at time 0); 0 = unlimited.
+  double pod_creation_rate_per_s = 0;
+  /// Knative progress deadline (config-deployment, default 600 s); bounds how long the PA may stay Activating.
+  duration progress_deadline = std::chrono::seconds{600};
+  /// How long a pod being deleted stays around after it stopped taking requests: queue-proxy's drain quiet
+  /// period (Knative `drainSleepDuration`, 30 s). The pod is gone once this has passed and its last request is
+  /// done. 0 = gone as soon as it is empty.
+  duration drain_quiet_period = std::chrono::seconds{30};
+  /// Schedule no autoscaler ticks while the service is idle at zero (no pod, no request, empty metric windows)
+  /// until the next arrival. The result and the timeline are identical either way; false ticks through.
+  bool skip_idle_ticks = true;
+  /// Called at every service start and end, for tests and diagnostics; empty = never called.
+  std::function<void(const service_event&)> service_observer;
+};
+
+/// One phase of a closed-loop load: `users` virtual users for `length`.
+struct closed_loop_phase {
+  std::int64_t users = 0;
+  duration length{};
+
+  bool operator==(const closed_loop_phase&) const = default;
+};
+
+/// A closed-loop load: each user sends a request, waits for it to complete (or fail), thinks, and sends the
+/// next. Phases follow each other from time 0; at a boundary users are added (they send at once) or removed
+/// (a removed user finishes its request in flight and sends no more). No request is sent after the last phase.
+struct closed_loop_workload {
+  std::vector<closed_loop_phase> phases;
+  /// Service time of each request; empty = 0.
+  duration_sampler service_time;
+  /// Pause between a completion and the user's next request; empty = 0.
+  duration_sampler think_time;
+  /// Least pause after a failed request (a 503 or a timeout), like a client backing off; with think time 0 a
+  /// rejected user would otherwise retry at the same instant forever. Values below 1 ms count as 1 ms.
+  duration failure_backoff = std::chrono::seconds{1};
+};
+
+/// Receives one row per periodic decider tick (every 2 s of model time, idle stretches included), in time order.
+using timeline_sink = std::function<void(const timeline_row&)>;
+
+/// Runs one function's open-loop `arrivals` (pulled one at a time, never loaded whole) through the service.
+/// The same arrivals, config and seed give the same result. `id` of the result is left empty for the caller.
+function_result simulate(arrival_source& arrivals, const simulation_config& config, std::uint64_t seed,
+                         const timeline_sink& timeline = {});
+
+/// Runs a closed-loop load through the service; see `simulate`.
+function_result simulate_closed_loop(const closed_loop_workload& workload, const simulation_config& config,
+                                     std::uint64_t seed, const timeline_sink& timeline = {});
+
+/// The KPA reconciler's inputs for `config` (what `simulate` hands to libscale's `reconcile`).
+kpa_spec make_kpa_spec(const simulation_config& config);
+
+/// The number of pods the service settles at without traffic: min-scale, raised to 1 when scale to zero is
+/// disabled.
+std::int32_t scale_floor(const revision_autoscaling& revision);
+
+}  // namespace scale::sim

@@ -1,0 +1,620 @@
+#include "sim/simulation.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/random/exponential_distribution.hpp>
+
+#include <algorithm>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using scale::at;
+using scale::duration;
+using scale::time_point;
+using scale::sim::arrival;
+using scale::sim::arrival_source;
+using scale::sim::closed_loop_phase;
+using scale::sim::closed_loop_workload;
+using scale::sim::function_result;
+using scale::sim::service_event;
+using scale::sim::simulation_config;
+using scale::sim::start_state;
+using scale::sim::timeline_row;
+
+/// Arrivals from a list.
+class list_source final : public arrival_source {
+ public:
+  explicit list_source(std::vector<arrival> arrivals) : arrivals_(std::move(arrivals)) {}
+  std::optional<arrival> next() override {
+    if (next_ == arrivals_.size()) return std::nullopt;
+    return arrivals_[next_++];
+  }
+
+ private:
+  std::vector<arrival> arrivals_;
+  std::size_t next_ = 0;
+};
+
+/// One arrival every `gap` in [first, end), each with service time `service`; generated on demand.
+class periodic_source final : public arrival_source {
+ public:
+  periodic_source(time_point first, time_point end, duration gap, duration service)
+      : next_(first), end_(end), gap_(gap), service_(service) {}
+  std::optional<arrival> next() override {
+    if (next_ >= end_) return std::nullopt;
+    const arrival a{next_, service_};
+    next_ += gap_;
+    return a;
+  }
+
+ private:
+  time_point next_;
+  time_point end_;
+  duration gap_;
+  duration service_;
+};
+
+/// Poisson arrivals at `rate_per_s` until `end`, exponential service times with mean `mean_service`.
+class poisson_source final : public arrival_source {
+ public:
+  poisson_source(std::uint64_t seed, double rate_per_s, time_point end, duration mean_service)
+      : rng_(seed), gap_(rate_per_s), service_(1.0 / std::chrono::duration<double>(mean_service).count()), end_(end) {}
+  std::optional<arrival> next() override {
+    now_ += std::chrono::duration_cast<duration>(std::chrono::duration<double>(gap_(rng_)));
+    if (now_ >= end_) return std::nullopt;
+    return arrival{now_, std::chrono::duration_cast<duration>(std::chrono::duration<double>(service_(rng_)))};
+  }
+
+ private:
+  std::mt19937_64 rng_;
+  boost::random::exponential_distribution<double> gap_;
+  boost::random::exponential_distribution<double> service_;
+  time_point end_;
+  time_point now_{};
+};
+
+scale::sim::duration_sampler constant(duration d) {
+  return [d](std::mt19937_64&) { return d; };
+}
+
+/// Knative's defaults, a constant cold start.
+simulation_config defaults_with_cold_start(duration cold) {
+  simulation_config c;
+  c.cold_start = constant(cold);
+  return c;
+}
+
+double seconds(duration d) { return std::chrono::duration<double>(d).count(); }
+
+struct run_output {
+  function_result result;
+  std::vector<timeline_row> rows;
+};
+
+run_output run(arrival_source& source, const simulation_config& config, std::uint64_t seed = 1) {
+  run_output out;
+  out.result = scale::sim::simulate(source, config, seed, [&](const timeline_row& r) { out.rows.push_back(r); });
+  return out;
+}
+
+const timeline_row* row_at(const std::vector<timeline_row>& rows, duration t) {
+  for (const auto& r : rows) {
+    if (r.time == at(t)) return &r;
+  }
+  return nullptr;
+}
+
+bool same_rows(const timeline_row& a, const timeline_row& b) {
+  return a.time == b.time && a.ready_pods == b.ready_pods && a.desired_pods == b.desired_pods &&
+         a.panic_mode == b.panic_mode && a.observed_stable == b.observed_stable &&
+         a.observed_panic == b.observed_panic && a.in_flight == b.in_flight &&
+         a.activator_queue == b.activator_queue && a.excess_burst_capacity == b.excess_burst_capacity &&
+         a.activator_in_path == b.activator_in_path;
+}
+
+void check_same_result(const function_result& a, const function_result& b) {
+  CHECK(a.requests == b.requests);
+  CHECK(a.completed == b.completed);
+  CHECK(a.failed == b.failed);
+  CHECK(a.cold_starts == b.cold_starts);
+  CHECK(a.latency.count() == b.latency.count());
+  CHECK(a.latency.mean_ms() == b.latency.mean_ms());
+  CHECK(a.latency.max_ms() == b.latency.max_ms());
+  CHECK(a.latency.quantile_ms(0.5) == b.latency.quantile_ms(0.5));
+  CHECK(a.latency.quantile_ms(0.99) == b.latency.quantile_ms(0.99));
+  CHECK(a.queueing.count() == b.queueing.count());
+  CHECK(a.queueing.mean_ms() == b.queueing.mean_ms());
+  CHECK(a.pod_seconds == b.pod_seconds);
+  CHECK(a.idle_pod_seconds == b.idle_pod_seconds);
+  CHECK(a.peak_pods == b.peak_pods);
+  CHECK(a.scale_events == b.scale_events);
+  CHECK(a.time_at_zero_s == b.time_at_zero_s);
+  CHECK(a.simulated_s == b.simulated_s);
+}
+
+void check_same_rows(const std::vector<timeline_row>& a, const std::vector<timeline_row>& b) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(i);
+    CAPTURE(seconds(a[i].time.time_since_epoch()));
+    CHECK(same_rows(a[i], b[i]));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("make_kpa_spec and scale_floor follow the resolved revision") {
+  simulation_config c;
+  c.revision.min_scale = 2;
+  c.revision.max_scale = 9;
+  c.revision.initial_scale = 3;
+  c.revision.stable_window = 90s;
+  c.revision.scale_to_zero_grace_period = 20s;
+  c.revision.pod_retention = 5s;
+  c.revision.target_burst_capacity = -1;
+  c.revision.total_value = 10;
+  c.revision.activator_capacity = 50;
+  c.progress_deadline = 120s;
+  const scale::kpa_spec s = scale::sim::make_kpa_spec(c);
+  CHECK(s.min_scale == 2);
+  CHECK(s.max_scale == 9);
+  CHECK(s.initial_scale == 3);
+  CHECK(s.enable_scale_to_zero);
+  CHECK(s.reachable);
+  CHECK(s.stable_window == 90s);
+  CHECK(s.scale_to_zero_grace_period == 20s);
+  CHECK(s.scale_to_zero_pod_retention == 5s);
+  CHECK(s.progress_deadline == 120s);
+  CHECK(s.target_burst_capacity == -1);
+  CHECK(s.total_value == 10);
+  CHECK(s.activator_capacity == 50);
+
+  struct test_case {
+    bool enable_scale_to_zero;
+    std::int32_t min_scale;
+    std::int32_t want;
+  };
+  const test_case cases[] = {{true, 0, 0}, {true, 3, 3}, {false, 0, 1}, {false, 4, 4}};
+  for (const auto& t : cases) {
+    CAPTURE(t.enable_scale_to_zero);
+    CAPTURE(t.min_scale);
+    scale::revision_autoscaling r;
+    r.enable_scale_to_zero = t.enable_scale_to_zero;
+    r.min_scale = t.min_scale;
+    CHECK(scale::sim::scale_floor(r) == t.want);
+  }
+}
+
+TEST_CASE("no arrivals: an idle service at its floor ends at time 0") {
+  list_source none({});
+  const auto idle = run(none, defaults_with_cold_start(2s));
+  CHECK(idle.result.requests == 0);
+  CHECK(idle.result.simulated_s == 0);
+  CHECK(idle.result.pod_seconds == 0);
+  CHECK(idle.rows.empty());
+}
+
+TEST_CASE("one request to an idle service: one cold start, latency = cold start + service, zero after 94 s") {
+  // Defaults (target 70, TBC 211, stable window 60 s, grace 30 s, drain quiet period 30 s), cold start 2 s;
+  // one request at 0.5 s with 1 s of service.
+  //  0.5  the activator pushes {concurrency 1} into bucket 0 and pokes the decider (desired 0 → 1): pod created.
+  //  1    activator report: 1 − 1 (the push taken back) = 0 into bucket 1.
+  //  2    report 1 (request still waiting) into bucket 2; tick: stable (1+0+1)/3 = 0.666667 → desired 1.
+  //  2.5  pod ready (0.5 + 2): the request is forwarded; the PA goes Active.
+  //  3    report 1 into bucket 3; the pod's proxied load is subtracted (records 0).
+  //  3.5  done: latency 3 s (2 s waiting, 1 s service).
+  //  4    report 0.5 into bucket 4; 5: report 0, the activator forgets the revision; the scraper writes zeros.
+  //  62   the window holds buckets 3..62: (1 + 0.5) / 60 = 0.025 → still 1 pod.
+  //  64   bucket 4 left the window: desired 0. The PA has been Active 61.5 s ≥ 60 s: Inactive; the SKS has been
+  //       in Proxy mode all along (1 × 100 − 211 < 0), so the fast path applies 0 in the same reconcile.
+  //  94   the pod, draining since 64 with nothing in flight, is gone after the 30 s quiet period.
+  list_source one({arrival{at(500ms), 1s}});
+  const auto out = run(one, defaults_with_cold_start(2s));
+  const function_result& r = out.result;
+  CHECK(r.requests == 1);
+  CHECK(r.completed == 1);
+  CHECK(r.failed == 0);
+  CHECK(r.cold_starts == 1);
+  CHECK(r.latency.count() == 1);
+  CHECK(r.latency.max_ms() == doctest::Approx(3000));
+  CHECK(r.queueing.max_ms() == doctest::Approx(2000));
+  CHECK(r.pod_seconds == doctest::Approx(93.5));        // 0.5 → 94
+  CHECK(r.idle_pod_seconds == doctest::Approx(92.5));   // all but the 1 s of service
+  CHECK(r.peak_pods == 1);
+  CHECK(r.scale_events == 2);                           // 0 → 1 at 0.5 s, 1 → 0 at 64 s
+  CHECK(r.time_at_zero_s == doctest::Approx(0.5));
+  CHECK(r.simulated_s == doctest::Approx(94));
+
+  // Rows every 2 s until the end (the pod is gone at 94 s, before that tick).
+  REQUIRE(out.rows.size() == 46);
+  CHECK(out.rows.front().time == at(2s));
+  CHECK(out.rows.back().time == at(92s));
+  const timeline_row* t2 = row_at(out.rows, 2s);
+  REQUIRE(t2 != nullptr);
+  CHECK(t2->ready_pods == 0);
+  CHECK(t2->desired_pods == 1);
+  CHECK(t2->observed_stable == doctest::Approx(0.666667));
+  CHECK(t2->activator_queue == 1);
+  CHECK(t2->in_flight == 0);
+  CHECK(t2->activator_in_path);
+  CHECK(t2->excess_burst_capacity == -212);  // floor(0 × 100 − 211 − 0.666667)
+  const timeline_row* t4 = row_at(out.rows, 4s);
+  REQUIRE(t4 != nullptr);
+  CHECK(t4->ready_pods == 1);
+  CHECK(t4->observed_stable == doctest::Approx(0.7));  // (1 + 0 + 1 + 1 + 0.5) / 5
+  CHECK(row_at(out.rows, 62s)->desired_pods == 1);
+  CHECK(row_at(out.rows, 62s)->observed_stable == doctest::Approx(0.025));
+  CHECK(row_at(out.rows, 64s)->desired_pods == 0);
+  CHECK(row_at(out.rows, 64s)->ready_pods == 1);  // the decider's input; the pod drains right after
+  CHECK(row_at(out.rows, 66s)->ready_pods == 0);
+}
+
+TEST_CASE("no traffic after deployment: zero at the time the KPA's gates predict (spec §8.1)") {
+  struct test_case {
+    const char* name;
+    std::int32_t initial_scale;
+    double target_burst_capacity;
+    double zero_applied_s;
+    double pod_seconds;
+    std::uint64_t scale_events;
+  };
+  const test_case cases[] = {
+      // Initial scale 3, TBC 211. At 2 s the decider says 1 (rate limit ⌊3/2⌋) and two pods drain (gone at 32 s);
+      // at 4 s it says 0, but the PA has been Active for only 4 s: hold 1 pod and requeue at 60 s. From 4 s the SKS
+      // is in Proxy mode (EBC 100 − 211 < 0). At 60 s: Active 60 s → Inactive, and the activator has been in the
+      // path for 56 s ≥ 30 s → 0 at once. The last pod is gone at 90 s. Pod-seconds: 32 + 32 + 90.
+      {"active gate, fast path", 3, 211, 60, 154, 2},
+      // Initial scale 1, TBC 0 (Serve whenever the want is positive). At 2 s desired 0: Active 2 s < 60 s → hold 1,
+      // requeue at 60 s, SKS → Serve. At 60 s: Inactive, SKS → Proxy (activator in the path from now), requeue
+      // after the 30 s grace period. At 90 s: Inactive for 30 s → 0. Gone at 120 s.
+      {"grace period", 1, 0, 90, 120, 1},
+  };
+  for (const auto& t : cases) {
+    const std::string name = t.name;
+    CAPTURE(name);
+    simulation_config c = defaults_with_cold_start(2s);
+    c.start = start_state::deployed;
+    c.revision.initial_scale = t.initial_scale;
+    c.revision.target_burst_capacity = t.target_burst_capacity;
+    list_source none({});
+    const auto out = run(none, c);
+    CHECK(out.result.simulated_s == doctest::Approx(t.zero_applied_s + 30));
+    CHECK(out.result.pod_seconds == doctest::Approx(t.pod_seconds));
+    CHECK(out.result.idle_pod_seconds == doctest::Approx(t.pod_seconds));
+    CHECK(out.result.peak_pods == t.initial_scale);
+    CHECK(out.result.scale_events == t.scale_events);
+    CHECK(out.result.time_at_zero_s == 0);
+    // The desired count the decider reports: 0 from 4 s (or 2 s) on; the last ready pod leaves at zero_applied_s.
+    const auto* before = row_at(out.rows, std::chrono::duration_cast<duration>(std::chrono::duration<double>(t.zero_applied_s - 2)));
+    const auto* after = row_at(out.rows, std::chrono::duration_cast<duration>(std::chrono::duration<double>(t.zero_applied_s + 2)));
+    REQUIRE(before != nullptr);
+    REQUIRE(after != nullptr);
+    CHECK(before->ready_pods == 1);
+    CHECK(after->ready_pods == 0);
+    CHECK(before->desired_pods == 0);
+  }
+}
+
+TEST_CASE("a steady load at 10 × the target settles at 10 pods") {
+  // One request every 10 ms, 7 s each: 100 req/s × 7 s = 700 in flight (Little's law), 10 × the per-pod target
+  // of 70. From zero the panic overshoots (11 pods); once panic ends (a stable window after the last
+  // over-threshold tick) the stable average 700 asks for ceil(700 / 70) = 10, and round robin keeps every pod at
+  // exactly 70 so the extrapolated sample agrees.
+  simulation_config c = defaults_with_cold_start(2s);
+  c.until = 400s;
+  periodic_source load(at(0s), at(400s), 10ms, 7s);
+  const auto out = run(load, c);
+  int checked = 0;
+  for (const auto& row : out.rows) {
+    if (row.time < at(200s)) continue;
+    CAPTURE(seconds(row.time.time_since_epoch()));
+    CHECK(row.ready_pods == 10);
+    CHECK(row.desired_pods == 10);
+    CHECK_FALSE(row.panic_mode);
+    CHECK(row.observed_stable == doctest::Approx(700));
+    CHECK_FALSE(row.activator_in_path);  // EBC = 10 × 100 − 211 − 700 = 89 ≥ 0: Serve mode
+    CHECK(row.excess_burst_capacity == 89);
+    ++checked;
+  }
+  CHECK(checked == 101);  // 200, 202, ..., 400
+  CHECK(out.result.simulated_s == 400);
+  CHECK(out.result.requests == 40000);
+  CHECK(out.result.failed == 0);
+  // Requests still in service at the hard stop are neither completed nor failed.
+  CHECK(out.result.completed == 40000 - 699);
+}
+
+TEST_CASE("container concurrency is never exceeded, and every request is accounted for") {
+  struct test_case {
+    const char* name;
+    std::int32_t container_concurrency;
+    double target_burst_capacity;
+    std::int32_t max_scale;
+    duration revision_timeout;
+    bool fails;
+  };
+  const test_case cases[] = {
+      {"cc 1, default tbc", 1, 211, 0, 300s, false},
+      // Serve mode as soon as one pod is up: 20 req/s × 0.4 s = 8 in flight hit a pod that takes 2, and
+      // queue-proxy's breaker (2 + 10 × 2 places) rejects the overflow until more pods are ready.
+      {"cc 2, serve mode (tbc 0)", 2, 0, 0, 300s, true},
+      {"cc 3, activator always (tbc -1)", 3, -1, 0, 300s, false},
+      {"cc 2, capped at 2 pods, short timeout", 2, 211, 2, 5s, true},
+      {"cc 2, tbc 0, capped, short timeout", 2, 0, 2, 5s, true},
+  };
+  for (const auto& t : cases) {
+    const std::string name = t.name;
+    CAPTURE(name);
+    simulation_config c = defaults_with_cold_start(1500ms);
+    c.container_concurrency = t.container_concurrency;
+    c.revision.container_concurrency = t.container_concurrency;
+    c.revision.total_value = t.container_concurrency;
+    c.revision.target_value = 0.7 * t.container_concurrency;
+    c.revision.target_burst_capacity = t.target_burst_capacity;
+    c.revision.max_scale = t.max_scale;
+    c.revision_timeout = t.revision_timeout;
+    std::map<std::uint32_t, std::int32_t> in_service;  // by pod slot
+    std::int64_t violations = 0;
+    std::int64_t starts = 0;
+    std::int64_t ends = 0;
+    c.service_observer = [&](const service_event& e) {
+      std::int32_t& n = in_service[e.pod];
+      n += e.started ? 1 : -1;
+      if (n != e.in_service || n < 0 || n > t.container_concurrency) ++violations;
+      ++(e.started ? starts : ends);
+    };
+    poisson_source load(7, 20, at(120s), 400ms);
+    const auto out = run(load, c);
+    CHECK(violations == 0);
+    CHECK(starts == ends);
+    CHECK(out.result.requests > 2000);
+    CHECK(out.result.requests == out.result.completed + out.result.failed);
+    CHECK(static_cast<std::int64_t>(out.result.completed) == ends);
+    CHECK(out.result.latency.count() == out.result.completed);
+    CHECK(out.result.queueing.count() == out.result.completed);
+    CHECK(out.result.cold_starts <= out.result.completed);
+    CHECK(out.result.idle_pod_seconds <= out.result.pod_seconds);
+    CHECK(out.result.time_at_zero_s <= out.result.simulated_s);
+    if (t.max_scale > 0) CHECK(out.result.peak_pods <= t.max_scale + 0);
+    CHECK((out.result.failed > 0) == t.fails);
+  }
+}
+
+TEST_CASE("requests still waiting at the revision timeout fail") {
+  // One pod at most, CC 1, timeout 10 s, cold start 2 s; five 4 s requests at t = 0.
+  // The poke asks for ceil(1 / 0.7) = 2 pods, max-scale caps it at 1, ready at 2 s.
+  // Request 1 is served 2..6 s (latency 6 s), request 2 6..10 s (latency 10 s); at 10 s requests 3, 4 and 5
+  // have waited the whole timeout and fail.
+  simulation_config c = defaults_with_cold_start(2s);
+  c.container_concurrency = 1;
+  c.revision.container_concurrency = 1;
+  c.revision.total_value = 1;
+  c.revision.target_value = 0.7;
+  c.revision.max_scale = 1;
+  c.revision_timeout = 10s;
+  std::vector<arrival> five(5, arrival{at(0s), 4s});
+  list_source load(five);
+  const auto out = run(load, c);
+  CHECK(out.result.requests == 5);
+  CHECK(out.result.completed == 2);
+  CHECK(out.result.failed == 3);
+  CHECK(out.result.cold_starts == 2);  // both waited for the pod that was starting when they arrived
+  CHECK(out.result.latency.min_ms() == doctest::Approx(6000));
+  CHECK(out.result.latency.max_ms() == doctest::Approx(10000));
+  CHECK(out.result.queueing.max_ms() == doctest::Approx(6000));
+  CHECK(out.result.peak_pods == 1);
+}
+
+TEST_CASE("skipping idle ticks gives the same result and timeline as ticking through") {
+  // Bursts separated by long silences: the service scales to zero in between, and the windows empty out.
+  std::vector<arrival> bursts;
+  for (const double start_s : {0.5, 1.2, 300.0, 300.25, 1000.3, 5000.0}) {
+    for (int i = 0; i < 40; ++i) {
+      bursts.push_back(arrival{at(std::chrono::duration_cast<duration>(std::chrono::duration<double>(start_s + i * 0.05))),
+                               std::chrono::milliseconds{200 + 37 * (i % 5)}});
+    }
+  }
+  std::sort(bursts.begin(), bursts.end(), [](const arrival& a, const arrival& b) { return a.time < b.time; });
+  struct test_case {
+    const char* name;
+    double target_burst_capacity;
+    std::optional<duration> until;
+    start_state start;
+    duration retention;
+  };
+  const test_case cases[] = {
+      {"defaults", 211, std::nullopt, start_state::idle, 0s},
+      {"tbc -1 (no scraper)", -1, std::nullopt, start_state::idle, 0s},
+      {"tbc 0", 0, std::nullopt, start_state::idle, 0s},
+      {"until past the end", 211, 7000s, start_state::idle, 0s},
+      {"until mid-silence", -1, 4001s, start_state::deployed, 0s},
+      {"retention 90 s", 211, std::nullopt, start_state::deployed, 90s},
+  };
+  for (const auto& t : cases) {
+    const std::string name = t.name;
+    CAPTURE(name);
+    simulation_config c = defaults_with_cold_start(2500ms);
+    c.revision.target_burst_capacity = t.target_burst_capacity;
+    c.revision.pod_retention = t.retention;
+    c.until = t.until;
+    c.start = t.start;
+    c.skip_idle_ticks = true;
+    list_source a(bursts);
+    const auto skipped = run(a, c);
+    c.skip_idle_ticks = false;
+    list_source b(bursts);
+    const auto ticked = run(b, c);
+    check_same_result(skipped.result, ticked.result);
+    check_same_rows(skipped.rows, ticked.rows);
+    CHECK(skipped.result.requests == (t.until == 4001s ? 200 : 240));
+    CHECK(skipped.result.cold_starts > 0);
+    CHECK(skipped.result.time_at_zero_s > 3000);
+    // Rows every 2 s from 2 s to the end, silences included (the end's own tick only with a hard stop).
+    const auto end = at(std::chrono::duration_cast<duration>(std::chrono::duration<double>(skipped.result.simulated_s)));
+    for (std::size_t i = 0; i < skipped.rows.size(); ++i) REQUIRE(skipped.rows[i].time == at(2s * static_cast<std::int64_t>(i + 1)));
+    REQUIRE_FALSE(skipped.rows.empty());
+    if (t.until) {
+      CHECK(skipped.rows.back().time + 2s > end);
+    } else {
+      CHECK(skipped.rows.back().time < end);
+      CHECK(skipped.rows.back().time + 2s >= end);
+    }
+  }
+}
+
+TEST_CASE("the same seed gives the same run; another seed another one") {
+  simulation_config c;
+  c.cold_start = [](std::mt19937_64& rng) {
+    boost::random::exponential_distribution<double> d(1.0 / 3.0);
+    return std::chrono::duration_cast<duration>(std::chrono::duration<double>(d(rng)));
+  };
+  c.container_concurrency = 4;
+  c.revision.total_value = 4;
+  c.revision.target_value = 2.8;
+  const auto once = [&](std::uint64_t seed) {
+    poisson_source load(99, 15, at(200s), 300ms);
+    return run(load, c, seed);
+  };
+  const auto a = once(5);
+  const auto b = once(5);
+  check_same_result(a.result, b.result);
+  check_same_rows(a.rows, b.rows);
+  const auto other = once(6);
+  CHECK(other.result.pod_seconds != a.result.pod_seconds);
+}
+
+TEST_CASE("closed loop: one user, 1 s requests, no think time") {
+  // Idle start, cold start 2 s: the first request (sent at 0) completes at 3 s, then one request a second.
+  // Sent at 0, 3, 4, ..., 99: 98 requests, all complete (the last at 100 s, as the phase ends).
+  closed_loop_workload w;
+  w.phases = {closed_loop_phase{1, 100s}};
+  w.service_time = constant(1s);
+  simulation_config c = defaults_with_cold_start(2s);
+  std::vector<timeline_row> rows;
+  const auto r = scale::sim::simulate_closed_loop(w, c, 1, [&](const timeline_row& row) { rows.push_back(row); });
+  CHECK(r.requests == 98);
+  CHECK(r.completed == 98);
+  CHECK(r.failed == 0);
+  CHECK(r.cold_starts == 1);
+  CHECK(r.latency.max_ms() == doctest::Approx(3000));
+  CHECK(r.latency.min_ms() == doctest::Approx(1000));
+  CHECK(r.peak_pods == 1);
+  REQUIRE(row_at(rows, 50s) != nullptr);
+  CHECK(row_at(rows, 50s)->in_flight == 1);
+}
+
+TEST_CASE("closed loop: users join and leave at phase boundaries") {
+  // A deployed pod with unlimited concurrency serves every request at once in exactly 1 s.
+  // [0, 10): 2 users × 10 requests; [10, 20): 4 users × 10; [20, 30): users 1..3 leave, user 0 sends 10.
+  closed_loop_workload w;
+  w.phases = {closed_loop_phase{2, 10s}, closed_loop_phase{4, 10s}, closed_loop_phase{1, 10s}};
+  w.service_time = constant(1s);
+  simulation_config c = defaults_with_cold_start(2s);
+  c.start = start_state::deployed;
+  const auto r = scale::sim::simulate_closed_loop(w, c, 1);
+  CHECK(r.requests == 70);
+  CHECK(r.completed == 70);
+  CHECK(r.cold_starts == 0);
+  CHECK(r.latency.max_ms() == doctest::Approx(1000));
+  CHECK(r.latency.min_ms() == doctest::Approx(1000));
+
+  // Think time 1 s halves the rate: each user sends at 0, 2, 4, 6, 8 in the first phase.
+  w.think_time = constant(1s);
+  const auto slow = scale::sim::simulate_closed_loop(w, c, 1);
+  CHECK(slow.requests == 35);
+  CHECK(slow.completed == 35);
+}
+
+TEST_CASE("pod creation rate limit: a token bucket of one second's worth") {
+  // Idle start with min-scale 5: the first reconcile asks for 5 pods; default cold start 3 s; the run ends when
+  // all 5 are ready.
+  struct test_case {
+    double rate_per_s;
+    double end_s;
+    double pod_seconds;
+  };
+  const test_case cases[] = {
+      // Unlimited: all created at 0, ready at 3.
+      {0, 3, 15},
+      // 1/s, burst 1: created at 0, 1, 2, 3, 4; ready at 3..7; 7 + 6 + 5 + 4 + 3 = 25.
+      {1, 7, 25},
+      // 2.5/s, burst 2, one token per 0.4 s: created at 0, 0, 0.4, 0.8, 1.2; 4.2 × 2 + 3.8 + 3.4 + 3 = 18.6.
+      {2.5, 4.2, 18.6},
+  };
+  for (const auto& t : cases) {
+    CAPTURE(t.rate_per_s);
+    simulation_config c;
+    c.revision.min_scale = 5;
+    c.pod_creation_rate_per_s = t.rate_per_s;
+    list_source none({});
+    const auto out = run(none, c);
+    CHECK(out.result.simulated_s == doctest::Approx(t.end_s));
+    CHECK(out.result.pod_seconds == doctest::Approx(t.pod_seconds));
+    CHECK(out.result.peak_pods == 5);
+    CHECK(out.result.scale_events == 1);
+    CHECK(out.result.time_at_zero_s == 0);
+  }
+}
+
+TEST_CASE("closed loop: a failed request is retried after the backoff, not at the same instant") {
+  // One pod at most with CC 1 and a 0.5 s timeout; 3 users with 1 s requests and no think time. The pod is
+  // ready at 2 s; whoever waits 0.5 s fails and retries 1 s later.
+  closed_loop_workload w;
+  w.phases = {closed_loop_phase{3, 20s}};
+  w.service_time = constant(1s);
+  simulation_config c = defaults_with_cold_start(2s);
+  c.container_concurrency = 1;
+  c.revision.total_value = 1;
+  c.revision.target_value = 0.7;
+  c.revision.max_scale = 1;
+  c.revision_timeout = 500ms;
+  const auto r = scale::sim::simulate_closed_loop(w, c, 1);
+  CHECK(r.requests == r.completed + r.failed);
+  CHECK(r.failed > 0);
+  CHECK(r.completed > 0);
+  // At most one request per second per user: 3 users × 20 s.
+  CHECK(r.requests <= 60);
+  // The first three requests (sent at 0) wait for the cold start and fail at 0.5 s.
+  CHECK(r.failed >= 3);
+}
+
+TEST_CASE("serve mode: queue-proxy queues up to 10 x CC behind the pod and rejects the rest") {
+  // Deployed with one pod, TBC 0, CC 1, max-scale 1. At 2 s the decider says 0 (no load), the PA has been Active
+  // for 2 s < 60 s so the KPA holds 1 pod, and with EBC 0 (TBC 0) the SKS goes to Serve. At 3 s, 15 requests of
+  // 1 s arrive straight at the pod: 1 in service, 10 in queue-proxy's queue, 4 rejected. They are served one
+  // after the other: latencies 1, 2, ..., 11 s.
+  simulation_config c = defaults_with_cold_start(2s);
+  c.start = start_state::deployed;
+  c.container_concurrency = 1;
+  c.revision.container_concurrency = 1;
+  c.revision.total_value = 1;
+  c.revision.target_value = 0.7;
+  c.revision.max_scale = 1;
+  c.revision.target_burst_capacity = 0;
+  std::vector<arrival> burst(15, arrival{at(3s), 1s});
+  list_source load(burst);
+  const auto out = run(load, c);
+  CHECK(out.result.requests == 15);
+  CHECK(out.result.completed == 11);
+  CHECK(out.result.failed == 4);
+  CHECK(out.result.cold_starts == 0);
+  CHECK(out.result.latency.min_ms() == doctest::Approx(1000));
+  CHECK(out.result.latency.max_ms() == doctest::Approx(11000));
+  CHECK(out.result.latency.mean_ms() == doctest::Approx(6000));  // (1 + ... + 11) / 11
+  CHECK(out.result.queueing.max_ms() == doctest::Approx(10000));
+  const timeline_row* t4 = row_at(out.rows, 4s);
+  REQUIRE(t4 != nullptr);
+  CHECK_FALSE(t4->activator_in_path);
+  CHECK(t4->in_flight == 10);  // 1 in service + 9 queued at 4 s
+  CHECK(t4->activator_queue == 0);
+}

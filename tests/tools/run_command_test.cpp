@@ -1,0 +1,226 @@
+// scalesim run, driven in-process: JSON contract, hand-worked scenarios, determinism and errors.
+#include "run_command.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifndef LIBSCALE_TEST_DATA_DIR
+#define LIBSCALE_TEST_DATA_DIR "tests/data"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct run_output {
+  int code = 0;
+  std::string out;
+  std::string err;
+};
+
+run_output run(const scale::tools::run_options& options) {
+  std::ostringstream out, err;
+  run_output r;
+  r.code = scale::tools::run_simulation(options, out, err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / "scalesim-run-test";
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+const std::string data = LIBSCALE_TEST_DATA_DIR;
+
+}  // namespace
+
+TEST_CASE("run: one request to an idle service is one cold start, cold start + service time") {
+  // tests/data/run/one-request.csv: one 1 s request at t=10 s. The activator holds it and pokes the decider at once
+  // (kpa-spec §6.3): desired 1, the pod is requested at 10 s and ready at 12 s (--cold-start 2s), serves 12-13 s.
+  // Latency 3 s, of which 2 s queueing. The last non-zero second in the windows is bucket 13 (the scrape at 13 s
+  // reports [12 s, 13 s)), so the stable average first reads 0 at 73 s; the next 2 s tick, 74 s, decides 0; the PA has
+  // been Active for >= 60 s and the activator was already in the path (EBC < 0 with one pod) for >= 30 s, so the pod
+  // is deleted at 74 s and gone after the 30 s drain, at 104 s: 94 pod-seconds, 93 of them idle (kpa-spec §8.1).
+  scale::tools::run_options o;
+  o.traces = {data + "/run/one-request.csv"};
+  o.cold_start = "2s";
+  o.json_file = scratch("one.json").string();
+  o.quiet = true;
+  const auto r = run(o);
+  REQUIRE(r.err == "");
+  REQUIRE(r.code == 0);
+  const auto doc = nlohmann::json::parse(read_file(o.json_file));
+  const auto& total = doc["total"];
+  CHECK(doc["seed"] == 1);
+  CHECK(total["requests"] == 1);
+  CHECK(total["completed"] == 1);
+  CHECK(total["failed"] == 0);
+  CHECK(total["cold_starts"] == 1);
+  CHECK(total["latency_ms"]["max"].get<double>() == doctest::Approx(3000.0));
+  CHECK(total["latency_ms"]["mean"].get<double>() == doctest::Approx(3000.0));
+  CHECK(total["latency_ms"]["p50"].get<double>() == doctest::Approx(3000.0));
+  CHECK(total["queueing_ms"]["max"].get<double>() == doctest::Approx(2000.0));
+  CHECK(total["pod_seconds"].get<double>() == doctest::Approx(94.0));
+  CHECK(total["idle_pod_seconds"].get<double>() == doctest::Approx(93.0));
+  CHECK(total["peak_pods"] == 1);
+  const auto& solo = doc["functions"].at(0);
+  CHECK(solo["id"] == "solo");
+  CHECK(solo["scale_events"] == 2);  // 0 -> 1, 1 -> 0
+  // At zero before the pod was requested (0-10 s) and after it was gone (104 s, the end): 10 s.
+  CHECK(solo["time_at_zero_s"].get<double>() == doctest::Approx(10.0));
+}
+
+TEST_CASE("run: the JSON summary has every field of the contract") {
+  scale::tools::run_options o;
+  o.traces = {data + "/run/three-functions.csv"};
+  o.json_file = scratch("three.json").string();
+  o.quiet = true;
+  REQUIRE(run(o).code == 0);
+  const auto doc = nlohmann::json::parse(read_file(o.json_file));
+  const std::vector<std::string> fields = {"requests",  "completed",   "failed",           "cold_starts", "latency_ms",
+                                           "pod_seconds", "idle_pod_seconds", "peak_pods"};
+  for (const auto& field : fields) {
+    CAPTURE(field);
+    CHECK(doc["total"].contains(field));
+  }
+  for (const auto* q : {"mean", "p50", "p90", "p99", "p999", "max"}) {
+    CAPTURE(q);
+    CHECK(doc["total"]["latency_ms"].contains(q));
+  }
+  REQUIRE(doc["functions"].size() == 3);
+  std::uint64_t requests = 0;
+  for (const auto& f : doc["functions"]) {
+    for (const auto& field : fields) CHECK(f.contains(field));
+    CHECK(f.contains("id"));
+    CHECK(f.contains("time_at_zero_s"));
+    CHECK(f.contains("scale_events"));
+    requests += f["requests"].get<std::uint64_t>();
+  }
+  // Functions in file order of first appearance: a (4 requests), b (2), c (2).
+  CHECK(doc["functions"][0]["id"] == "a");
+  CHECK(doc["functions"][0]["requests"] == 4);
+  CHECK(requests == 8);
+  CHECK(doc["total"]["requests"] == 8);
+}
+
+TEST_CASE("run: same seed, same output, whatever the thread count") {
+  scale::tools::run_options o;
+  o.traces = {data + "/run/three-functions.csv"};
+  o.quiet = true;
+  o.cold_start = "exp:2s";
+  std::vector<std::string> outputs;
+  for (unsigned threads : {1u, 2u, 1u}) {
+    o.threads = threads;
+    o.json_file = scratch("seed-" + std::to_string(outputs.size()) + ".json").string();
+    REQUIRE(run(o).code == 0);
+    outputs.push_back(read_file(o.json_file));
+  }
+  CHECK(outputs[0] == outputs[1]);
+  CHECK(outputs[0] == outputs[2]);
+  o.seed = 2;
+  o.json_file = scratch("seed-other.json").string();
+  REQUIRE(run(o).code == 0);
+  CHECK(read_file(o.json_file) != outputs[0]);  // exponential cold starts draw other values
+}
+
+TEST_CASE("run: the timeline CSV has the contract header and one row per tick") {
+  scale::tools::run_options o;
+  o.traces = {data + "/run/one-request.csv"};
+  o.timeline_file = scratch("timeline.csv").string();
+  o.cold_start = "2s";
+  o.quiet = true;
+  REQUIRE(run(o).code == 0);
+  std::istringstream csv(read_file(o.timeline_file));
+  std::string line;
+  std::getline(csv, line);
+  CHECK(line ==
+        "time_s,function,ready_pods,desired_pods,panic_mode,observed_stable,observed_panic,in_flight,activator_queue,"
+        "excess_burst_capacity,activator_in_path");
+  std::size_t rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    CHECK(line.find(",solo,") != std::string::npos);
+  }
+  CHECK(rows > 0);
+}
+
+TEST_CASE("run: closed-loop load replaces the trace") {
+  // One user, 1 s requests, no think time, 100 s, --cold-start 2s: the first request waits 2 s for the pod and
+  // completes at 3 s, then one request a second: 98 complete by 100 s (the simulator's own test derives the same).
+  scale::tools::run_options o;
+  o.closed = "1@100s";
+  o.duration = "1s";
+  o.cold_start = "2s";
+  o.json_file = scratch("closed.json").string();
+  o.quiet = true;
+  const auto r = run(o);
+  REQUIRE(r.err == "");
+  const auto doc = nlohmann::json::parse(read_file(o.json_file));
+  CHECK(doc["functions"][0]["id"] == "closed-loop");
+  CHECK(doc["total"]["completed"] == 98);
+  CHECK(doc["total"]["cold_starts"] == 1);
+}
+
+TEST_CASE("run: bad input names the flag, file or line and exits 1") {
+  struct error_case {
+    const char* name;
+    scale::tools::run_options options;
+    std::string expected_err;
+  };
+  auto with = [](auto change) {
+    scale::tools::run_options o;
+    o.traces = {data + "/run/one-request.csv"};
+    o.quiet = true;
+    change(o);
+    return o;
+  };
+  const std::vector<error_case> cases = {
+      {"unknown config key", with([](auto& o) { o.config_sets = {"stable-windw=60s"}; }),
+       "scalesim run: --set: unknown config-autoscaler key \"stable-windw\"\n"},
+      {"bad annotation", with([](auto& o) { o.annotations = {"min-scale=-1"}; }),
+       "scalesim run: expected 0 <= -1 <= 2147483647: autoscaling.knative.dev/min-scale\n"},
+      {"bad closed phases", with([](auto& o) { o.traces = {}; o.closed = "12users"; }),
+       "scalesim run: --closed 12users: expected USERS@LENGTH[,USERS@LENGTH...], e.g. 12@90s,18@90s\n"},
+      {"closed with a trace", with([](auto& o) { o.closed = "1@10s"; }),
+       "scalesim run: --closed replaces the trace: give one or the other\n"},
+      {"bad until", with([](auto& o) { o.until = "soon"; }),
+       "scalesim run: --until soon: expected a duration like 300s or 5m, or seconds\n"},
+      {"negative container concurrency", with([](auto& o) { o.container_concurrency = -1; }),
+       "scalesim run: --container-concurrency = -1: must be >= 0\n"},
+      {"negative pod creation rate", with([](auto& o) { o.pod_creation_rate = -2; }),
+       "scalesim run: --pod-creation-rate -2: must be >= 0 (0 = unlimited)\n"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    const auto r = run(c.options);
+    CHECK(r.code == 1);
+    CHECK(r.err == c.expected_err);
+  }
+}
+
+TEST_CASE("run: a malformed trace line is an error naming the file and line") {
+  const fs::path bad = scratch("bad-trace.csv");
+  std::ofstream(bad) << "timestamp_s,function,duration_ms\n1,a,100\n2,a,fast\n";
+  scale::tools::run_options o;
+  o.traces = {bad.string()};
+  o.quiet = true;
+  const auto r = run(o);
+  CHECK(r.code == 1);
+  CHECK(r.err.rfind("scalesim run: " + bad.string() + ":3:", 0) == 0);
+}

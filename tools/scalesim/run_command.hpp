@@ -1,0 +1,53 @@
+#pragma once
+// `scalesim run`: replays traces (or a closed-loop load) through the simulated service and reports.
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace scale::tools {
+
+/// Everything `scalesim run` takes on its command line (flags fixed by issue #3; only ever extended).
+struct run_options {
+  std::vector<std::string> traces;        // none = the bundled default sample
+  std::string config_file;
+  std::vector<std::string> config_sets;   // --set KEY=VALUE
+  std::vector<std::string> annotations;   // --annotation KEY=VALUE (prefix optional)
+  std::string annotations_file;           // --annotations FILE: a YAML map of annotations
+  std::int32_t container_concurrency = 0;
+  std::uint64_t seed = 1;
+  std::string out_dir;                    // --out DIR: summary.json, timeline.csv, plots
+  std::string json_file;                  // --json FILE
+  std::string timeline_file;              // --timeline FILE
+  std::string plot_file;                  // --plot FILE (.svg or .png)
+  std::string cold_start = "3s";          // distribution syntax
+  std::string start = "idle";             // idle | deployed
+  std::string until;                      // duration; empty = until back at the floor
+  std::string revision_timeout = "300s";
+  std::string drain = "30s";              // a deleted pod's drain before it is gone (queue-proxy drain sleep)
+  std::string expansion = "uniform";      // Azure 2019 per-minute counts: uniform | poisson | equal
+  std::string durations_file;             // Azure 2019 durations file (default: the sibling by naming convention)
+  double pod_creation_rate = 0;           // pods per second, 0 = unlimited
+  unsigned threads = 0;                   // 0 = all cores
+  std::string closed;                     // USERS@LENGTH[,USERS@LENGTH...]
+  std::string duration = "1s";            // service time for closed-loop load
+  std::string think;                      // think time for closed-loop load
+  std::string function_name = "closed-loop";
+  bool quiet = false;                     // no summary table
+};
+
+/// The bundled sample `scalesim run` replays when given no trace (relative to the source tree or the install).
+std::string default_trace_path();
+
+/// Registers the `run` subcommand; `options` must outlive the parse.
+CLI::App* add_run_command(CLI::App& app, run_options& options);
+
+/// Runs the simulation: summary on `out`, diagnostics on `err`; 1 on bad input.
+int run_simulation(const run_options& options, std::ostream& out, std::ostream& err);
+
+}  // namespace scale::tools
