@@ -13,7 +13,10 @@
 #include <fmt/ostream.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -109,6 +112,21 @@ result<sim::simulation_config> make_config(const run_options& o) {
   }
   config.pod_creation_rate_per_s = o.pod_creation_rate;
   return config;
+}
+
+/// Copies standard input to a file that lives until the process ends, for readers that take paths.
+result<std::string> spool_standard_input() {
+  static const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / fmt::format("scalesim-stdin-{}.csv", ::getpid());
+  std::ofstream copy(file, std::ios::binary);
+  copy << std::cin.rdbuf();
+  copy.close();
+  if (!copy) return error{fmt::format("-: cannot spool standard input to {}", file.string())};
+  std::atexit([] {
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+  });
+  return file.string();
 }
 
 /// Progress on stderr, only when it is a terminal.
@@ -251,7 +269,10 @@ int run_simulation(const run_options& o, std::ostream& out, std::ostream& err) {
     trace_options.expansion = *expansion;
     trace_options.durations_file = o.durations_file;
     for (const auto& path : paths) {
-      auto opened = sim::open_trace(path, trace_options);
+      // Readers stream from files; a trace piped in on "-" is spooled to a temporary file first.
+      auto spooled = path == "-" ? spool_standard_input() : result<std::string>{path};
+      if (!spooled) return fail(err, spooled.error_value());
+      auto opened = sim::open_trace(*spooled, trace_options);
       if (!opened) return fail(err, opened.error_value());
       sim::trace opened_trace = std::move(opened).value();
       for (auto& function : opened_trace.functions) {
