@@ -95,7 +95,7 @@ TEST_CASE("azure2019: the invitro sampler layout (ids first, no Trigger, minute_
   CHECK(drain(t->functions[1], 5).empty());
 }
 
-TEST_CASE("azure2019: minute labels need not start at 1; CRLF line ends are fine") {
+TEST_CASE("azure2019: minute labels need not start at 1 — CRLF line ends are fine") {
   // Labels 540, 541 (invitro's excerpt of 09:00 onwards): the first minute column still covers [0, 60 s).
   // Count 2 in the second column -> 60 s and 90 s; every percentile is 1000 ms.
   const auto t = read_azure2019_trace(dir + "excerpt-invocations.csv", dir + "excerpt-durations.csv",
@@ -116,7 +116,7 @@ TEST_CASE("azure2019: a function hash shared by two apps gets HashApp/HashFuncti
   CHECK(drain(t->functions[1], 0) == std::vector<arrival>{{at(0s), 2ms}});
 }
 
-TEST_CASE("azure2019: uniform keeps each minute's count, in order, inside the minute; same seed, same stream") {
+TEST_CASE("azure2019: uniform keeps each minute's count, in order, inside the minute — same seed, same stream") {
   const auto t = read_azure2019_trace(dir + "invocations.csv", dir + "durations.csv", minute_expansion::uniform);
   REQUIRE(t.has_value());
   for (std::uint64_t seed : {1u, 2u, 3u, 99u}) {

@@ -50,7 +50,7 @@ TEST_CASE("azure2021: starts are end - duration, sorted per function, rebased to
   CHECK(drain(t->functions[0]) == drain(t->functions[0]));
 }
 
-TEST_CASE("azure2021: columns in any order; unique func hashes are the ids") {
+TEST_CASE("azure2021: columns in any order — unique func hashes are the ids") {
   const auto t = read_azure2021_trace(dir + "reordered.csv");
   REQUIRE(t.has_value());
   REQUIRE(t->functions.size() == 2);

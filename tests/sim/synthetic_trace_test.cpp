@@ -63,7 +63,7 @@ TEST_CASE("synthetic: even spacing is exact: arrival k at round(k / rate) in ns"
   CHECK(generate(spec, 1) == std::vector<arrival>{{at(0ns), 100ms}, {at(333333333ns), 100ms}, {at(666666667ns), 100ms}});
 }
 
-TEST_CASE("synthetic: poisson count, order and bounds; same seed, same stream; functions independent") {
+TEST_CASE("synthetic: poisson count, order and bounds — same seed, same stream — functions independent") {
   synthetic_spec spec;
   spec.rate_per_s = 10;
   spec.length = 1000s;
@@ -157,7 +157,7 @@ TEST_CASE("synthetic: zero rates give empty streams") {
   }
 }
 
-TEST_CASE("synthetic: kinds and steps parse; bad specs give one clear error") {
+TEST_CASE("synthetic: kinds and steps parse — bad specs give one clear error") {
   for (const std::string name : {"poisson", "even", "onoff", "diurnal", "steps", "spike"}) {
     const auto kind = scale::sim::parse_synthetic_kind(name);
     REQUIRE(kind.has_value());

@@ -76,7 +76,7 @@ TEST_CASE("trace gen: evenly spaced functions merge in time order") {
         "0,f1,100\n0,f2,100\n0.5,f1,100\n0.5,f2,100\n1,f1,100\n1,f2,100\n1.5,f1,100\n1.5,f2,100\n");
 }
 
-TEST_CASE("trace gen: the same seed gives the same file; another seed another") {
+TEST_CASE("trace gen: the same seed gives the same file — another seed another") {
   auto o = gen("steps");
   o.steps = "10@6s,50@1.5";
   o.duration = "exp:50ms";

@@ -1,5 +1,6 @@
 #include "trace_command.hpp"
 
+#include <sim/azure_shape_trace.hpp>
 #include <sim/csv_trace.hpp>
 #include <sim/distribution.hpp>
 #include <sim/synthetic_trace.hpp>
@@ -10,9 +11,12 @@
 #include <fmt/ostream.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <fstream>
 #include <optional>
+#include <vector>
 
 namespace scale::tools {
 namespace {
@@ -131,7 +135,95 @@ result<sim::synthetic_spec> make_spec(const trace_command_options& o) {
   return spec;
 }
 
+/// Writes an Azure-shaped trace in the Azure 2019 layout: per-minute counts on `out` (functions one at a time,
+/// 1440 counters for a day), and a durations row per function with the percentiles of its log-normal service
+/// time (p0 and p100 taken at the 0.01 % and 99.99 % quantiles, as a log-normal has no finite ends).
+result<bool> write_azure_shape_azure2019(const sim::trace& t, const sim::azure_shape_spec& spec, std::uint64_t seed,
+                                         const std::string& durations_file, std::ostream& out) {
+  std::ofstream durations(durations_file, std::ios::binary);
+  if (!durations) return error{fmt::format("--durations-out \"{}\": cannot open for writing", durations_file)};
+  const auto minutes = static_cast<std::size_t>((spec.length + std::chrono::minutes{1} - duration{1}) / std::chrono::minutes{1});
+  fmt::print(out, "HashOwner,HashApp,HashFunction,Trigger");
+  for (std::size_t m = 1; m <= minutes; ++m) fmt::print(out, ",{}", m);
+  fmt::print(out, "\n");
+  fmt::print(durations, "HashOwner,HashApp,HashFunction,Average,Count,Minimum,Maximum,percentile_Average_0,"
+                        "percentile_Average_1,percentile_Average_25,percentile_Average_50,percentile_Average_75,"
+                        "percentile_Average_99,percentile_Average_100\n");
+  // Standard normal quantiles at 0.0001, 0.01, 0.25, 0.5, 0.75, 0.99, 0.9999.
+  constexpr std::array<double, 7> z{-3.719016485, -2.326347874, -0.674489750, 0, 0.674489750, 2.326347874, 3.719016485};
+  std::vector<std::uint64_t> counts(minutes);
+  std::string row;
+  for (std::size_t i = 0; i < t.functions.size(); ++i) {
+    std::fill(counts.begin(), counts.end(), 0);
+    std::uint64_t total = 0;
+    auto source = t.functions[i].open(sim::function_seed(seed, i));
+    while (auto a = source->next()) {
+      ++counts[static_cast<std::size_t>(a->time.time_since_epoch() / std::chrono::minutes{1})];
+      ++total;
+    }
+    const std::string id = t.functions[i].id;
+    row = fmt::format("o{0},app{0},{1},http", i + 1, id);
+    for (const auto c : counts) fmt::format_to(std::back_inserter(row), ",{}", c);
+    row += '\n';
+    out << row;
+    const auto f = sim::azure_shape_function_at(spec, i);
+    const double sigma = sim::azure_shape_service_sigma;
+    const double mean_ms = static_cast<double>(f.mean_service_time.count()) / 1e6;
+    const double median_ms = mean_ms * std::exp(-sigma * sigma / 2);
+    std::array<double, 7> p{};
+    for (std::size_t k = 0; k < p.size(); ++k) p[k] = median_ms * std::exp(sigma * z[k]);
+    fmt::print(durations, "o{0},app{0},{1},{2},{3},{4},{5},{4},{6},{7},{8},{9},{10},{5}\n", i + 1, id, mean_ms, total,
+               p[0], p[6], p[1], p[2], p[3], p[4], p[5]);
+  }
+  durations.close();
+  if (!durations) return error{fmt::format("--durations-out \"{}\": write failed", durations_file)};
+  return true;
+}
+
+int run_gen_azure_shape(const trace_command_options& o, std::ostream& out, std::ostream& err) {
+  // Only the flags this kind takes; the others would be silently ignored.
+  for (const auto& flag : kind_flags()) {
+    if (std::string_view{flag.name} != "--length" && !(o.*flag.field).empty()) {
+      return fail(err, "gen", error{fmt::format("{} does not go with --kind azure-shape", flag.name)});
+    }
+  }
+  if (!o.duration.empty()) {
+    return fail(err, "gen", error{"--duration does not go with --kind azure-shape (service times are drawn per function)"});
+  }
+  if (o.length.empty()) return fail(err, "gen", error{"--length is required with --kind azure-shape"});
+  sim::azure_shape_spec spec;
+  auto length = parse_length("--length", o.length);
+  if (!length) return fail(err, "gen", length.error_value());
+  spec.length = *length;
+  const auto [end, ec] = std::from_chars(o.functions.data(), o.functions.data() + o.functions.size(), spec.functions);
+  if (o.functions.empty() || ec != std::errc{} || end != o.functions.data() + o.functions.size() || spec.functions < 1) {
+    return fail(err, "gen", error{fmt::format("--functions \"{}\": expected a whole number >= 1", o.functions)});
+  }
+  if (!o.max_rate.empty()) {
+    auto cap = parse_rate("--max-rate", o.max_rate);
+    if (!cap) return fail(err, "gen", cap.error_value());
+    spec.max_rate_per_s = *cap;
+  }
+  spec.population_seed = o.population_seed;
+  auto t = sim::make_azure_shape_trace(spec);
+  if (!t) return fail(err, "gen", t.error_value());
+  if (o.format == "azure2019") {
+    if (o.durations_out.empty()) return fail(err, "gen", error{"--format azure2019 needs --durations-out FILE"});
+    auto written = write_azure_shape_azure2019(*t, spec, o.seed, o.durations_out, out);
+    if (!written) return fail(err, "gen", written.error_value());
+    return 0;
+  }
+  if (!o.durations_out.empty()) return fail(err, "gen", error{"--durations-out goes only with --format azure2019"});
+  sim::write_csv_trace(*t, o.seed, out);
+  return 0;
+}
+
 int run_gen(const trace_command_options& o, std::ostream& out, std::ostream& err) {
+  if (o.kind == "azure-shape") return run_gen_azure_shape(o, out, err);
+  if (!o.max_rate.empty() || o.format != "csv" || !o.durations_out.empty() || o.population_seed != 1) {
+    return fail(err, "gen", error{fmt::format("--max-rate, --population-seed, --format and --durations-out go only "
+                                              "with --kind azure-shape")});
+  }
   auto spec = make_spec(o);
   if (!spec) return fail(err, "gen", spec.error_value());
   auto t = sim::make_synthetic_trace(*spec);
@@ -225,8 +317,10 @@ CLI::App* add_trace_command(CLI::App& app, trace_command_options& options) {
 
   auto* gen = cmd->add_subcommand("gen", "Write a synthetic trace as CSV (timestamp_s,function,duration_ms) on stdout");
   gen->parse_complete_callback([&options] { options.action = "gen"; });
-  gen->add_option("--kind", options.kind, "arrival process: poisson, even, onoff, diurnal, steps or spike")
-      ->check(CLI::IsMember({"poisson", "even", "onoff", "diurnal", "steps", "spike"}))
+  gen->add_option("--kind", options.kind,
+                  "arrival process: poisson, even, onoff, diurnal, steps, spike, or azure-shape (a population shaped "
+                  "like Azure Functions 2019)")
+      ->check(CLI::IsMember({"poisson", "even", "onoff", "diurnal", "steps", "spike", "azure-shape"}))
       ->capture_default_str();
   gen->add_option("--rate", options.rate, "requests per second (onoff: while on; diurnal: the mean; spike: the base)");
   gen->add_option("--length", options.length, "length of the trace, e.g. 10m or 600 (seconds)");
@@ -243,6 +337,15 @@ CLI::App* add_trace_command(CLI::App& app, trace_command_options& options) {
   gen->add_option("--spike-start", options.spike_start, "spike: when the spike starts");
   gen->add_option("--spike-length", options.spike_length, "spike: how long it lasts");
   gen->add_option("--spike-rate", options.spike_rate, "spike: requests per second during the spike");
+  gen->add_option("--max-rate", options.max_rate, "azure-shape: cap on each function's requests per second");
+  gen->add_option("--population-seed", options.population_seed,
+                  "azure-shape: seed of the functions' rates and mean service times")
+      ->capture_default_str();
+  gen->add_option("--format", options.format,
+                  "azure-shape: csv (ours) or azure2019 (per-minute counts on stdout, durations to --durations-out)")
+      ->check(CLI::IsMember({"csv", "azure2019"}))
+      ->capture_default_str();
+  gen->add_option("--durations-out", options.durations_out, "azure-shape --format azure2019: the durations file");
 
   auto* info = cmd->add_subcommand("info", "Summarise trace files: format, functions, requests, time span (CSV)");
   info->parse_complete_callback([&options] { options.action = "info"; });

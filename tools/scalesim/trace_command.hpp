@@ -17,7 +17,7 @@ struct trace_command_options {
   std::string action;  // "gen" or "info": which subcommand was given
 
   // gen
-  std::string kind = "poisson";  // poisson | even | onoff | diurnal | steps | spike
+  std::string kind = "poisson";  // poisson | even | onoff | diurnal | steps | spike | azure-shape
   std::string rate;              // requests per second
   std::string length;            // seconds or a Go duration
   std::string duration;          // service-time distribution (docs/traces.md)
@@ -26,6 +26,10 @@ struct trace_command_options {
   std::string on, off;           // onoff
   std::string period, amplitude; // diurnal
   std::string spike_start, spike_length, spike_rate;  // spike
+  std::string max_rate;          // azure-shape: cap on a function's rate (requests per second), empty = none
+  std::uint64_t population_seed = 1;  // azure-shape: draws each function's rate and mean service time
+  std::string format = "csv";    // csv | azure2019 (azure-shape only: per-minute counts, plus --durations-out)
+  std::string durations_out;     // azure-shape --format azure2019: where the durations file goes
 
   // gen and info: function i is opened with function_seed(seed, i)
   std::uint64_t seed = 1;
