@@ -138,7 +138,9 @@ result<std::unordered_map<std::string, duration_row>> read_durations(const std::
   if (!reader.is_open()) return error{fmt::format("{}: cannot open file", file.string())};
   std::string line;
   if (!reader.next(line)) return error{fmt::format("{}: empty file", file.string())};
-  const auto header = detail::split_fields(line);
+  // The header keeps its own copy: `line` is overwritten by every row, and error messages name header columns.
+  const std::string header_line = line;
+  const auto header = detail::split_fields(header_line);
   auto ids = find_columns<3>(file, header, {"HashOwner", "HashApp", "HashFunction"});
   if (!ids) return ids.error_value();
   auto percentiles = find_columns<7>(file, header, percentile_columns);

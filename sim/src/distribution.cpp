@@ -94,6 +94,10 @@ result<std::vector<quantile_point>> read_quantile_file(const std::filesystem::pa
   return points;
 }
 
+// Samples are clamped to 9.2e9 s (where int64 nanoseconds end); parameters stay inside that too, so a time
+// plus a sample cannot overflow.
+constexpr duration max_parameter = std::chrono::seconds{9'200'000'000};
+
 result<duration> parse_parameter(std::string_view whole, std::string_view name, std::string_view text,
                                  bool zero_allowed) {
   const auto d = parse_duration_text(text);
@@ -103,6 +107,9 @@ result<duration> parse_parameter(std::string_view whole, std::string_view name, 
   }
   if (zero_allowed ? *d < 0s : *d <= 0s) {
     return error{fmt::format("distribution \"{}\": {} {} must be {}", whole, name, text, zero_allowed ? ">= 0" : "> 0")};
+  }
+  if (*d > max_parameter) {
+    return error{fmt::format("distribution \"{}\": {} {} must be at most 9.2e9 s", whole, name, text)};
   }
   return *d;
 }
@@ -224,6 +231,7 @@ result<distribution> parse_distribution(std::string_view text) {
                                text)};
     }
     if (*d < 0s) return error{fmt::format("distribution \"{}\": value {} must be >= 0", text, text)};
+    if (*d > max_parameter) return error{fmt::format("distribution \"{}\": value {} must be at most 9.2e9 s", text, text)};
     return distribution::constant(*d);
   }
   const std::string_view kind = text.substr(0, colon);
@@ -246,8 +254,9 @@ result<distribution> parse_distribution(std::string_view text) {
     auto median = parse_parameter(text, "median", fields[0], false);
     if (!median) return median.error_value();
     const auto sigma = detail::parse_double(fields[1]);
-    if (!sigma || *sigma < 0) {
-      return error{fmt::format("distribution \"{}\": sigma \"{}\" is not a number >= 0", text, fields[1])};
+    // Above 10 the mean exp(sigma^2/2) is astronomically far from any sample (and overflows near 37.7).
+    if (!sigma || *sigma < 0 || *sigma > 10) {
+      return error{fmt::format("distribution \"{}\": sigma \"{}\" is not a number in [0, 10]", text, fields[1])};
     }
     return distribution::lognormal(*median, *sigma);
   }

@@ -84,7 +84,6 @@ std::optional<std::int64_t> parse_fixed(std::string_view text, int decimals) {
     const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), units);
     if (ec != std::errc{} || end != whole.data() + whole.size() || whole.front() == '-') return std::nullopt;
   }
-  if (units > std::numeric_limits<std::int64_t>::max() / scale - 1) return std::nullopt;
   std::int64_t fraction = 0;
   std::int64_t place = scale / 10;
   for (const char c : frac) {
@@ -92,8 +91,13 @@ std::optional<std::int64_t> parse_fixed(std::string_view text, int decimals) {
     fraction += (c - '0') * place;
     place /= 10;
   }
-  const std::int64_t total = units * scale + fraction;
-  return negative ? -total : total;
+  // The whole int64 range reads back, both ends included: the magnitude may reach 2^63 when negative.
+  const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + (negative ? 1 : 0);
+  const auto units_u = static_cast<std::uint64_t>(units);
+  const auto scale_u = static_cast<std::uint64_t>(scale);
+  if (units_u > limit / scale_u || units_u * scale_u > limit - static_cast<std::uint64_t>(fraction)) return std::nullopt;
+  const std::uint64_t magnitude = units_u * scale_u + static_cast<std::uint64_t>(fraction);
+  return negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
 }
 
 duration seconds_to_duration(double seconds) {

@@ -126,7 +126,7 @@ TEST_CASE("read_configmap_data: accepted shapes and errors") {
       {"root is a scalar", "hello\n", {}, "src:1: expected a ConfigMap or a key: value map, got a scalar"},
       {"empty text", "", {}, "src: expected one YAML document, found 0"},
       {"only comments", "# nothing here\n", {}, "src: expected one YAML document, found 0"},
-      {"two documents", "a: b\n---\nc: d\n", {}, "src: expected one YAML document, found 2"},
+      {"two documents", "a: b\n---\nc: d\n", {}, "src: expected one YAML document, found 2 or more"},
       {"syntax error", "a: [1,\nb: 2", {}, "src:2: end of sequence flow not found"},
       {"map key", "? [a, b]\n: c\n", {}, "src:1: keys must be scalars, got a sequence"},
   };
@@ -137,3 +137,18 @@ TEST_CASE("read_configmap_data: accepted shapes and errors") {
     if (got) CHECK(got.value() == c.want);
   }
 }
+
+// Inputs the fuzzers found (tests/fuzz/, docs/robustness.md); reproducers in tests/data/fuzz-regressions/.
+namespace {
+
+// configmap_fuzz, timeout-1a15150b (minimised: " a: 1\n,"): yaml-cpp 0.7's LoadAll never returns on an
+// indented map followed by a comma at column 0; it appends null documents until memory runs out (yaml-cpp
+// issue #1040, fixed upstream by PR #1319, after 0.8.0; Debian 12 has 0.7.0). read_configmap_data calls
+// LoadAll. Fixed: read_configmap_data counts documents with a bounded loop first.
+TEST_CASE("fuzz regression: a stray comma after an indented map is an error, not a hang") {
+  const auto map = scale::read_configmap_data(" a: 1\n,", "bad.yaml");
+  REQUIRE(!map.has_value());
+  CHECK(map.error_value().message.rfind("bad.yaml", 0) == 0);
+}
+
+}  // namespace

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -249,4 +250,25 @@ TEST_CASE("azure2019: malformed files name the file, line and field") {
     }
     CHECK(t.error_value().message == expected);
   }
+}
+
+// azure2019_trace_fuzz, crash-891ddb61 (tests/data/fuzz-regressions/azure2019_trace/): heap-use-after-free in
+// read_durations (sim/src/azure2019_trace.cpp:158). `header` holds string_views into `line`, which the row loop
+// overwrites; the "HashApp is empty" message then reads freed memory (ASan: heap-use-after-free in fmt::format).
+// Fixed: the header line keeps its own copy.
+TEST_CASE("fuzz regression: an empty id in a durations row names its column") {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto invocations = dir / "libscale-fuzz-regression-invocations.csv";
+  const auto durations = dir / "libscale-fuzz-regression-durations.csv";
+  std::ofstream(invocations) << "HashOwner,HashApp,HashFunction,1\no,a,f,1\n";
+  // The row is longer than the header, so reading it reallocates the line the header's fields pointed into.
+  std::ofstream(durations) << "HashOwner,HashApp,HashFunction,percentile_Average_0,percentile_Average_1,"
+                              "percentile_Average_25,percentile_Average_50,percentile_Average_75,"
+                              "percentile_Average_99,percentile_Average_100\n"
+                           << std::string(200, 'o') << ",,f,1,1,1,1,1,1,1\n";
+  const auto t = scale::sim::read_azure2019_trace(invocations, durations, scale::sim::minute_expansion::equal);
+  REQUIRE(!t.has_value());
+  CHECK(t.error_value().message == durations.string() + ":2: HashApp is empty");
+  std::filesystem::remove(invocations);
+  std::filesystem::remove(durations);
 }

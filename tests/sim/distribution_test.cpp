@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <libscale/config.hpp>
+
+#include <chrono>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -181,8 +184,8 @@ TEST_CASE("distribution: malformed text gives one clear error") {
       {"exp:0", "distribution \"exp:0\": mean 0 must be > 0"},
       {"lognormal:1s", "distribution \"lognormal:1s\": expected lognormal:MEDIAN,SIGMA"},
       {"lognormal:0s,1", "distribution \"lognormal:0s,1\": median 0s must be > 0"},
-      {"lognormal:1s,-1", "distribution \"lognormal:1s,-1\": sigma \"-1\" is not a number >= 0"},
-      {"lognormal:1s,x", "distribution \"lognormal:1s,x\": sigma \"x\" is not a number >= 0"},
+      {"lognormal:1s,-1", "distribution \"lognormal:1s,-1\": sigma \"-1\" is not a number in [0, 10]"},
+      {"lognormal:1s,x", "distribution \"lognormal:1s,x\": sigma \"x\" is not a number in [0, 10]"},
       {"uniform:1s", "distribution \"uniform:1s\": expected uniform:LOW,HIGH"},
       {"uniform:3s,1s", "distribution \"uniform:3s,1s\": low 3s is above high 1s"},
       {"uniform:-1s,1s", "distribution \"uniform:-1s,1s\": low -1s must be >= 0"},
@@ -236,3 +239,66 @@ TEST_CASE("distribution: durations are seconds or Go durations, and print back e
   CHECK(seconds_text(-500ms) == "-0.5");
   CHECK(seconds_text(duration::zero()) == "0");
 }
+
+// Inputs the fuzzers found (tests/fuzz/, docs/robustness.md); reproducers in tests/data/fuzz-regressions/.
+namespace {
+
+// go_duration_fuzz, crash-6e2cd82e: the largest duration, 2562047h47m16.854775807s, prints as
+// "9223372036.854775807" but did not parse back: parse_fixed (sim/src/trace_text.cpp) refused every whole part
+// above INT64_MAX / 10^9 - 1, the last 0.85 s of the range. Fixed: the check now admits the
+// whole int64 range.
+TEST_CASE("fuzz regression: the largest duration reads back from its seconds text") {
+  const auto go = scale::parse_go_duration("2562047h47m16.854775807s");
+  REQUIRE(go.has_value());
+  CHECK(*go == scale::duration::max());
+  const std::string text = scale::sim::seconds_text(*go);
+  CHECK(text == "9223372036.854775807");
+  const auto again = scale::sim::parse_duration_text(text);
+  REQUIRE(again.has_value());
+  CHECK(*again == scale::duration::max());
+  // One past the top still overflows and is refused.
+  CHECK(!scale::sim::parse_duration_text("9223372036.854775808").has_value());
+  CHECK(!scale::sim::parse_duration_text("9223372037").has_value());
+  CHECK(scale::sim::parse_duration_text("9223372035.999999999").has_value());
+}
+
+}  // namespace
+
+namespace {
+
+// go_duration_fuzz, crash-4e63497e: the smallest duration, -9223372036854775808ns, prints as
+// "-9223372036.854775808", whose magnitude is one past INT64_MAX; parse_fixed refuses it. Fixed with the
+// same check (a magnitude of INT64_MAX + 1 is accepted when negative).
+TEST_CASE("fuzz regression: the smallest duration reads back from its seconds text") {
+  const auto again = scale::sim::parse_duration_text(scale::sim::seconds_text(scale::duration::min()));
+  REQUIRE(again.has_value());
+  CHECK(*again == scale::duration::min());
+}
+
+// distribution_fuzz, crash-40133602: "lognormal:1s,055" parses (sigma 55), and mean_s() is
+// exp(55^2 / 2) s = +inf, though every sample is clamped to 9.2e9 s. Fixed: sigma must be in [0, 10].
+TEST_CASE("fuzz regression: a parsed distribution has a finite mean") {
+  CHECK(!scale::sim::parse_distribution("lognormal:1s,055").has_value());
+  const auto widest = scale::sim::parse_distribution("lognormal:1s,10");
+  REQUIRE(widest.has_value());
+  CHECK(std::isfinite(widest->mean_s()));
+}
+
+}  // namespace
+
+namespace {
+
+// distribution_fuzz, crash-7b0ae794 ("9209929902"): a constant of 9.21e9 s parsed, beyond the 9.2e9 s every
+// sample is clamped to, so a simulated time plus that service time could overflow int64 nanoseconds. Fixed:
+// every duration parameter must be at most 9.2e9 s.
+TEST_CASE("fuzz regression: duration parameters stay within 9.2e9 s") {
+  const auto too_long = scale::sim::parse_distribution("9209929902");
+  REQUIRE(!too_long.has_value());
+  CHECK(too_long.error_value().message == "distribution \"9209929902\": value 9209929902 must be at most 9.2e9 s");
+  const auto too_long_mean = scale::sim::parse_distribution("exp:9209929902s");
+  REQUIRE(!too_long_mean.has_value());
+  CHECK(too_long_mean.error_value().message == "distribution \"exp:9209929902s\": mean 9209929902s must be at most 9.2e9 s");
+  CHECK(scale::sim::parse_distribution("9200000000").has_value());
+}
+
+}  // namespace

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -472,7 +473,7 @@ TEST_CASE("skipping idle ticks gives the same result and timeline as ticking thr
   }
 }
 
-TEST_CASE("the same seed gives the same run; another seed another one") {
+TEST_CASE("the same seed gives the same run — another seed another one") {
   simulation_config c;
   c.cold_start = [](std::mt19937_64& rng) {
     boost::random::exponential_distribution<double> d(1.0 / 3.0);
@@ -617,4 +618,278 @@ TEST_CASE("serve mode: queue-proxy queues up to 10 x CC behind the pod and rejec
   CHECK_FALSE(t4->activator_in_path);
   CHECK(t4->in_flight == 10);  // 1 in service + 9 queued at 4 s
   CHECK(t4->activator_queue == 0);
+}
+
+// ---- simulate_cluster ----------------------------------------------------------------------------------------
+
+namespace {
+
+using scale::sim::cluster_function;
+
+struct cluster_output {
+  std::vector<function_result> results;
+  std::vector<std::vector<timeline_row>> rows;
+};
+
+/// Runs `sources` as one cluster, function i with seed `seeds[i]`, keeping every timeline.
+cluster_output run_cluster(const std::vector<arrival_source*>& sources, const simulation_config& config,
+                           const std::vector<std::uint64_t>& seeds) {
+  cluster_output out;
+  out.rows.resize(sources.size());
+  std::vector<cluster_function> functions;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    functions.push_back(cluster_function{
+        .arrivals = sources[i],
+        .seed = seeds[i],
+        .timeline = [&rows = out.rows[i]](const timeline_row& r) { rows.push_back(r); }});
+  }
+  out.results = scale::sim::simulate_cluster(functions, config);
+  return out;
+}
+
+time_point at_s(double s) { return at(std::chrono::duration_cast<duration>(std::chrono::duration<double>(s))); }
+
+}  // namespace
+
+TEST_CASE("simulate_cluster with rate 0 gives each function exactly its lone run, timeline included") {
+  // Without a creation limit the functions do not interact: interleaving their events in one loop must change
+  // nothing, whatever the load (bursts, steady Poisson, none) and the options.
+  std::vector<arrival> bursts;
+  for (const double start_s : {0.5, 300.0, 1000.3}) {
+    for (int i = 0; i < 40; ++i) bursts.push_back(arrival{at_s(start_s + i * 0.05), std::chrono::milliseconds{200}});
+  }
+  struct test_case {
+    const char* name;
+    std::int32_t container_concurrency;
+    std::optional<duration> until;
+    start_state start;
+  };
+  const test_case cases[] = {
+      {"defaults", 0, std::nullopt, start_state::idle},
+      {"cc 2, deployed", 2, std::nullopt, start_state::deployed},
+      {"until 400 s", 0, 400s, start_state::idle},
+  };
+  for (const auto& t : cases) {
+    const std::string name = t.name;
+    CAPTURE(name);
+    simulation_config c;
+    c.cold_start = [](std::mt19937_64& rng) {
+      boost::random::exponential_distribution<double> d(1.0 / 3.0);
+      return std::chrono::duration_cast<duration>(std::chrono::duration<double>(d(rng)));
+    };
+    c.container_concurrency = t.container_concurrency;
+    if (t.container_concurrency > 0) {
+      c.revision.total_value = t.container_concurrency;
+      c.revision.target_value = 0.7 * t.container_concurrency;
+    }
+    c.until = t.until;
+    c.start = t.start;
+    const std::vector<std::uint64_t> seeds = {11, 12, 13, 14};
+    // Four fresh sources each time: bursts, two Poisson loads, nothing.
+    const auto make = [&] {
+      std::vector<std::unique_ptr<arrival_source>> s;
+      s.push_back(std::make_unique<list_source>(bursts));
+      s.push_back(std::make_unique<poisson_source>(7, 20, at(300s), 150ms));
+      s.push_back(std::make_unique<poisson_source>(8, 0.2, at(900s), 1s));
+      s.push_back(std::make_unique<list_source>(std::vector<arrival>{}));
+      return s;
+    };
+    auto cluster_sources = make();
+    std::vector<arrival_source*> pointers;
+    for (auto& s : cluster_sources) pointers.push_back(s.get());
+    const cluster_output cluster = run_cluster(pointers, c, seeds);
+    REQUIRE(cluster.results.size() == 4);
+    auto lone_sources = make();
+    for (std::size_t i = 0; i < 4; ++i) {
+      CAPTURE(i);
+      const run_output lone = run(*lone_sources[i], c, seeds[i]);
+      check_same_result(cluster.results[i], lone.result);
+      check_same_rows(cluster.rows[i], lone.rows);
+      CHECK(cluster.results[i].id.empty());
+    }
+    CHECK(cluster.results[0].requests == (t.until ? 80 : 120));
+  }
+  CHECK(scale::sim::simulate_cluster({}, simulation_config{}).empty());
+}
+
+TEST_CASE("simulate_cluster with a single function is its lone run, rate limit included") {
+  // One function has the bucket to itself, as in `simulate`: the same creations at the same times.
+  struct test_case {
+    double rate_per_s;
+    std::int32_t min_scale;
+  };
+  const test_case cases[] = {{1, 5}, {2.5, 5}, {0.5, 0}, {3, 0}};
+  for (const auto& t : cases) {
+    CAPTURE(t.rate_per_s);
+    CAPTURE(t.min_scale);
+    simulation_config c = defaults_with_cold_start(2s);
+    c.pod_creation_rate_per_s = t.rate_per_s;
+    c.revision.min_scale = t.min_scale;
+    // A load that needs several pods fast (panic), so creations wait for tokens.
+    poisson_source a(3, 400, at(120s), 500ms);
+    const cluster_output cluster = run_cluster({&a}, c, {9});
+    poisson_source b(3, 400, at(120s), 500ms);
+    const run_output lone = run(b, c, 9);
+    REQUIRE(cluster.results.size() == 1);
+    check_same_result(cluster.results[0], lone.result);
+    check_same_rows(cluster.rows[0], lone.rows);
+    CHECK(lone.result.peak_pods > 2);
+  }
+}
+
+TEST_CASE("cluster rate 1 pod/s: the second function's pod is created 1 s after the first's") {
+  // Defaults, cold start 2 s; functions 0 and 1 each get one 1 s request at 0.5 s. The bucket holds one token
+  // (1/s, burst max(1, floor(1)) = 1), full at 0.
+  //  f0  0.5  the activator pokes, desired 1, the pod is asked for and takes the token (next one due at 1.5).
+  //           As in the lone one-request case: ready 2.5, served 2.5-3.5 (latency 3 s, 2 s queueing), desired 0
+  //           at 64 s, gone at 94 s: 93.5 pod-seconds, 92.5 idle, zero for 0.5 s, run ends at 94 s.
+  //  f1  0.5  asks too (after f0: same instant, higher index) and waits for the token due at 1.5.
+  //      1.5  the pod is created; ready 3.5; serves 3.5-4.5: latency 4 s, 3 s of it queueing.
+  //           Its request is then exactly that of a lone run with a 3 s cold start (asked at 0.5, ready 3.5), so
+  //           everything but the pod's creation time matches that run: the activator reports 1 for buckets
+  //           2..4 and 0.5 for bucket 5 (the request ends at 4.5); at 64 s the 60 s window (buckets 5..64)
+  //           still holds 0.5 → 1 pod; at 66 s it is empty → desired 0. The PA has been Active since 3.5
+  //           (62.5 s ≥ 60 s) and the activator in the path all along, so the pod is deleted at 66 s and gone
+  //           after the 30 s drain, at 96 s: 96 − 1.5 = 94.5 pod-seconds, 93.5 idle (1 s of service); the
+  //           function had no pod for its first 1.5 s.
+  simulation_config c = defaults_with_cold_start(2s);
+  c.pod_creation_rate_per_s = 1;
+  list_source f0({arrival{at(500ms), 1s}});
+  list_source f1({arrival{at(500ms), 1s}});
+  const cluster_output out = run_cluster({&f0, &f1}, c, {1, 2});
+  REQUIRE(out.results.size() == 2);
+  const function_result& r0 = out.results[0];
+  const function_result& r1 = out.results[1];
+  CHECK(r0.cold_starts == 1);
+  CHECK(r0.latency.max_ms() == doctest::Approx(3000));
+  CHECK(r0.queueing.max_ms() == doctest::Approx(2000));
+  CHECK(r0.pod_seconds == doctest::Approx(93.5));
+  CHECK(r0.idle_pod_seconds == doctest::Approx(92.5));
+  CHECK(r0.time_at_zero_s == doctest::Approx(0.5));
+  CHECK(r0.simulated_s == doctest::Approx(94));
+  CHECK(r1.cold_starts == 1);
+  CHECK(r1.latency.max_ms() == doctest::Approx(4000));
+  CHECK(r1.queueing.max_ms() == doctest::Approx(3000));
+  CHECK(r1.pod_seconds == doctest::Approx(94.5));
+  CHECK(r1.idle_pod_seconds == doctest::Approx(93.5));
+  CHECK(r1.time_at_zero_s == doctest::Approx(1.5));
+  CHECK(r1.simulated_s == doctest::Approx(96));
+  CHECK(r1.scale_events == 2);
+  CHECK(row_at(out.rows[1], 64s)->desired_pods == 1);
+  CHECK(row_at(out.rows[1], 66s)->desired_pods == 0);
+
+  // The lone run with a 3 s cold start: the same request timeline, its pod created 1 s earlier.
+  list_source solo({arrival{at(500ms), 1s}});
+  const run_output lone = run(solo, defaults_with_cold_start(3s), 2);
+  CHECK(lone.result.latency.max_ms() == doctest::Approx(4000));
+  CHECK(lone.result.pod_seconds == doctest::Approx(95.5));
+  CHECK(lone.result.simulated_s == doctest::Approx(96));
+  check_same_rows(out.rows[1], lone.rows);
+
+  // Each function alone (or the cluster without a limit) gets its pod at 0.5 s: both latencies 3 s.
+  c.pod_creation_rate_per_s = 0;
+  list_source g0({arrival{at(500ms), 1s}});
+  list_source g1({arrival{at(500ms), 1s}});
+  const cluster_output free = run_cluster({&g0, &g1}, c, {1, 2});
+  CHECK(free.results[1].latency.max_ms() == doctest::Approx(3000));
+  CHECK(free.results[1].pod_seconds == doctest::Approx(93.5));
+}
+
+TEST_CASE("a storm of cold starts queues first come, first served over the cluster") {
+  // Idle functions, cold start 2 s, one 1 s request each; function i's request arrives at arrival_s[i]. Each
+  // asks for one pod on arrival (the activator's poke). The bucket holds max(1, floor(R)) tokens, full at 0,
+  // one more every 1/R s; waiting pods are created in the order they were asked for, ties by function index.
+  // Latency = creation + 2 s cold start + 1 s service − arrival.
+  struct test_case {
+    const char* name;
+    double rate_per_s;
+    std::vector<double> arrival_s;
+    std::vector<double> latency_s;
+  };
+  const test_case cases[] = {
+      // 2/s: two tokens at 0.5 (f0, f1), then one every 0.5 s: created 0.5, 0.5, 1, 1.5, 2, 2.5.
+      {"six at once, 2/s", 2, {0.5, 0.5, 0.5, 0.5, 0.5, 0.5}, {3, 3, 3.5, 4, 4.5, 5}},
+      // 0.5/s: one token, then one every 2 s: created 0.5, 2.5, 4.5.
+      {"three at once, 0.5/s", 0.5, {0.5, 0.5, 0.5}, {3, 5, 7}},
+      // 1/s, asked at 0.7 (f0), 0.5 (f1, f2), 0.6 (f3): served f1 0.5, f2 1.5, f3 2.5, f0 3.5.
+      // f0: 3.5 + 3 − 0.7 = 5.8; f1: 3; f2: 1.5 + 3 − 0.5 = 4; f3: 2.5 + 3 − 0.6 = 4.9.
+      {"first asked, first served, 1/s", 1, {0.7, 0.5, 0.5, 0.6}, {5.8, 3, 4, 4.9}},
+      // 10/s: ten tokens at 0.5; the eleventh and twelfth come 0.1 s apart: created 0.5 ×10, 0.6, 0.7.
+      {"twelve at once, 10/s", 10, std::vector<double>(12, 0.5),
+       {3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3.1, 3.2}},
+      // Unlimited: every pod at once.
+      {"unlimited", 0, {0.5, 0.5, 0.5, 0.5}, {3, 3, 3, 3}},
+  };
+  for (const auto& t : cases) {
+    const std::string name = t.name;
+    CAPTURE(name);
+    simulation_config c = defaults_with_cold_start(2s);
+    c.pod_creation_rate_per_s = t.rate_per_s;
+    std::vector<std::unique_ptr<list_source>> sources;
+    std::vector<arrival_source*> pointers;
+    std::vector<std::uint64_t> seeds;
+    for (const double s : t.arrival_s) {
+      sources.push_back(std::make_unique<list_source>(std::vector<arrival>{arrival{at_s(s), 1s}}));
+      pointers.push_back(sources.back().get());
+      seeds.push_back(seeds.size() + 1);
+    }
+    const cluster_output out = run_cluster(pointers, c, seeds);
+    REQUIRE(out.results.size() == t.latency_s.size());
+    for (std::size_t i = 0; i < t.latency_s.size(); ++i) {
+      CAPTURE(i);
+      const function_result& r = out.results[i];
+      CHECK(r.completed == 1);
+      CHECK(r.cold_starts == 1);
+      CHECK(r.peak_pods == 1);
+      CHECK(r.latency.max_ms() == doctest::Approx(t.latency_s[i] * 1000));
+      CHECK(r.queueing.max_ms() == doctest::Approx((t.latency_s[i] - 1) * 1000));
+      // No pod until its creation: latency − 3 s after the arrival.
+      CHECK(r.time_at_zero_s == doctest::Approx(t.arrival_s[i] + t.latency_s[i] - 3));
+    }
+  }
+}
+
+TEST_CASE("a function that no longer wants its waiting pod gives its place to the next in line") {
+  // 0.01 pods/s: one token, full at 0, the next at 100.5 after f0 takes it. Cold start 2 s, revision timeout
+  // 10 s, progress deadline 5 s (so an activation times out after 5 + 30 = 35 s).
+  //  f0  one request at 0.5: takes the token; as the lone one-request run (3 s, 93.5 pod-seconds, ends at 94).
+  //  f1  one request at 0.5: first in line for the token due at 100.5. The request fails at 10.5; the last
+  //      non-zero activator bucket is 11, so the decider says 0 at 72 s. The PA has been Activating since 0.5
+  //      (71.5 s > 35 s), so the KPA scales to 0 and the waiting creation is cancelled: no pod ever; the run
+  //      ends at 72 s.
+  //  f2  requests at 0.5, 10, 20, ..., 100 (1 s each), second in line. With f1 gone it is first, and gets the
+  //      token due at 100.5 (not 200.5): ready at 102.5. The ten requests up to 90 s fail after 10 s; the one
+  //      at 100 is served 102.5-103.5 (latency 3.5 s). The activator's last non-zero bucket is 104, so the
+  //      decider says 0 at 164 s; the PA has been Active since 102.5 (61.5 s ≥ 60 s): deleted at 164, gone
+  //      at 194: 93.5 pod-seconds, at zero for its first 100.5 s.
+  simulation_config c = defaults_with_cold_start(2s);
+  c.pod_creation_rate_per_s = 0.01;
+  c.revision_timeout = 10s;
+  c.progress_deadline = 5s;
+  list_source f0({arrival{at(500ms), 1s}});
+  list_source f1({arrival{at(500ms), 1s}});
+  std::vector<arrival> every_10s{arrival{at(500ms), 1s}};
+  for (int k = 1; k <= 10; ++k) every_10s.push_back(arrival{at(10s * k), 1s});
+  list_source f2(every_10s);
+  const cluster_output out = run_cluster({&f0, &f1, &f2}, c, {1, 2, 3});
+  REQUIRE(out.results.size() == 3);
+  CHECK(out.results[0].latency.max_ms() == doctest::Approx(3000));
+  CHECK(out.results[0].pod_seconds == doctest::Approx(93.5));
+  const function_result& r1 = out.results[1];
+  CHECK(r1.failed == 1);
+  CHECK(r1.peak_pods == 0);
+  CHECK(r1.pod_seconds == 0);
+  CHECK(r1.scale_events == 2);  // 0 → 1 at 0.5 s, 1 → 0 at 72 s
+  CHECK(r1.simulated_s == doctest::Approx(72));
+  CHECK(row_at(out.rows[1], 70s)->desired_pods == 1);
+  CHECK(row_at(out.rows[1], 72s)->desired_pods == 0);
+  const function_result& r2 = out.results[2];
+  CHECK(r2.requests == 11);
+  CHECK(r2.completed == 1);
+  CHECK(r2.failed == 10);
+  CHECK(r2.cold_starts == 1);
+  CHECK(r2.latency.max_ms() == doctest::Approx(3500));
+  CHECK(r2.pod_seconds == doctest::Approx(93.5));
+  CHECK(r2.time_at_zero_s == doctest::Approx(100.5));
+  CHECK(r2.simulated_s == doctest::Approx(194));
 }

@@ -204,7 +204,9 @@ TEST_CASE("run: bad input names the flag, file or line and exits 1") {
       {"negative container concurrency", with([](auto& o) { o.container_concurrency = -1; }),
        "scalesim run: --container-concurrency = -1: must be >= 0\n"},
       {"negative pod creation rate", with([](auto& o) { o.pod_creation_rate = -2; }),
-       "scalesim run: --pod-creation-rate -2: must be >= 0 (0 = unlimited)\n"},
+       "scalesim run: --pod-creation-rate -2: must be 0 (unlimited) or at least 0.001 pods per second\n"},
+      {"tiny pod creation rate", with([](auto& o) { o.pod_creation_rate = 1e-6; }),
+       "scalesim run: --pod-creation-rate 1e-06: must be 0 (unlimited) or at least 0.001 pods per second\n"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
@@ -223,4 +225,62 @@ TEST_CASE("run: a malformed trace line is an error naming the file and line") {
   const auto r = run(o);
   CHECK(r.code == 1);
   CHECK(r.err.rfind("scalesim run: " + bad.string() + ":3:", 0) == 0);
+}
+
+TEST_CASE("run: --pod-creation-rate is cluster-wide: a storm of cold starts queues across functions") {
+  // Three idle functions, one 1 s request each at 10 s, --cold-start 2s. Unlimited: every pod is created at 10 s,
+  // every latency is 3 s (2 s waiting), as in the one-request case above.
+  // --pod-creation-rate 1: one token, full at 0, then one a second, shared: a's pod is created at 10, b's at 11,
+  // c's at 12 (first asked, first served; same instant: trace order). Latencies 3, 4 and 5 s.
+  // Pod-seconds: a as in the one-request case, created 10, gone 104: 94. b ends its request at 14 (last non-zero
+  // bucket 14), so the decider says 0 at 74 and its PA has been Active since 13 (61 s): gone at 104, created at
+  // 11: 93. c ends at 15 (bucket 15): 0 at 76 (Active since 14, 62 s), gone at 106, created at 12: 94.
+  const fs::path storm = scratch("storm.csv");
+  std::ofstream(storm) << "timestamp_s,function,duration_ms\n10,a,1000\n10,b,1000\n10,c,1000\n";
+  struct test_case {
+    double rate_per_s;
+    unsigned threads;
+    std::vector<double> latency_ms;
+    std::vector<double> pod_seconds;
+  };
+  const test_case cases[] = {
+      {0, 2, {3000, 3000, 3000}, {94, 94, 94}},
+      {1, 2, {3000, 4000, 5000}, {94, 93, 94}},
+      {1, 1, {3000, 4000, 5000}, {94, 93, 94}},
+  };
+  for (const auto& t : cases) {
+    CAPTURE(t.rate_per_s);
+    CAPTURE(t.threads);
+    scale::tools::run_options o;
+    o.traces = {storm.string()};
+    o.cold_start = "2s";
+    o.pod_creation_rate = t.rate_per_s;
+    o.threads = t.threads;
+    o.json_file = scratch("storm.json").string();
+    o.quiet = true;
+    const auto r = run(o);
+    REQUIRE(r.err == "");
+    REQUIRE(r.code == 0);
+    const auto doc = nlohmann::json::parse(read_file(o.json_file));
+    REQUIRE(doc["functions"].size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CAPTURE(i);
+      const auto& f = doc["functions"][i];
+      CHECK(f["id"] == std::string(1, static_cast<char>('a' + i)));
+      CHECK(f["cold_starts"] == 1);
+      CHECK(f["latency_ms"]["max"].get<double>() == doctest::Approx(t.latency_ms[i]));
+      CHECK(f["queueing_ms"]["max"].get<double>() == doctest::Approx(t.latency_ms[i] - 1000));
+      CHECK(f["pod_seconds"].get<double>() == doctest::Approx(t.pod_seconds[i]));
+    }
+  }
+  // One function alone is its own cluster: the limit never binds for a single pod.
+  scale::tools::run_options solo;
+  solo.traces = {data + "/run/one-request.csv"};
+  solo.cold_start = "2s";
+  solo.pod_creation_rate = 1;
+  solo.json_file = scratch("solo-rate.json").string();
+  solo.quiet = true;
+  REQUIRE(run(solo).code == 0);
+  CHECK(nlohmann::json::parse(read_file(solo.json_file))["total"]["latency_ms"]["max"].get<double>() ==
+        doctest::Approx(3000.0));
 }

@@ -9,6 +9,7 @@ packages=(
   libeigen3-dev libboost-dev
   libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev
   gnuplot-nox
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

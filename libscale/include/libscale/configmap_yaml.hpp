@@ -13,6 +13,7 @@
 #include <libscale/config.hpp>
 #include <libscale/result.hpp>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -84,16 +85,38 @@ inline result<string_map> yaml_scalar_map(const YAML::Node& map, std::string_vie
   return out;
 }
 
+/// Receives a YAML document's events and keeps none: only counting documents.
+struct ignore_yaml_events : YAML::EventHandler {
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 }  // namespace detail
 
 inline result<string_map> read_configmap_data(std::string_view yaml_text, std::string_view source_name) {
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    if (documents.size() != 1) {
-      return error{std::string(source_name) + ": expected one YAML document, found " +
-                   std::to_string(documents.size())};
+    // Count documents with a bounded loop first: yaml-cpp 0.7's LoadAll never returns on some malformed input
+    // (e.g. " a: 1\n,"; yaml-cpp issue #1040, fixed after 0.7).
+    const std::string text(yaml_text);
+    {
+      std::istringstream in(text);
+      YAML::Parser parser(in);
+      detail::ignore_yaml_events ignore;
+      int documents = 0;
+      while (documents < 2 && parser.HandleNextDocument(ignore)) ++documents;
+      if (documents != 1) {
+        return error{std::string(source_name) + ": expected one YAML document, found " +
+                     (documents == 0 ? std::string("0") : std::string("2 or more"))};
+      }
     }
-    const YAML::Node& root = documents.front();
+    const YAML::Node root = YAML::Load(text);
     if (!root.IsMap()) {
       return error{detail::yaml_where(source_name, root.Mark()) + "expected a ConfigMap or a key: value map, got " +
                    std::string(detail::yaml_kind_name(root))};

@@ -1,6 +1,7 @@
 #pragma once
 /// One Knative service, simulated: requests through the activator or straight to pods, pods with cold starts and
 /// draining, and libscale's own metric collection, decider and KPA reconciler making every scaling decision.
+/// Several services can share one cluster's pod-creation rate limit (`simulate_cluster`).
 /// The model and every option are described in docs/simulator.md.
 
 #include <sim/arrival.hpp>
@@ -15,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <random>
+#include <span>
 #include <vector>
 
 namespace scale::sim {
@@ -65,7 +67,8 @@ struct simulation_config {
   /// service is back at its floor (min-scale, or 1 when scale to zero is disabled, else 0).
   std::optional<duration> until;
   /// Cluster-wide limit on pod creations per second (a token bucket holding one second's worth, at least one
-  /// token, full at time 0); 0 = unlimited.
+  /// token, full at time 0); 0 = unlimited. `simulate` and `simulate_closed_loop` model a cluster running only
+  /// this service; `simulate_cluster` shares one bucket between its functions.
   double pod_creation_rate_per_s = 0;
   /// Knative progress deadline (config-deployment, default 600 s); bounds how long the PA may stay Activating.
   duration progress_deadline = std::chrono::seconds{600};
@@ -113,6 +116,26 @@ function_result simulate(arrival_source& arrivals, const simulation_config& conf
 /// Runs a closed-loop load through the service; see `simulate`.
 function_result simulate_closed_loop(const closed_loop_workload& workload, const simulation_config& config,
                                      std::uint64_t seed, const timeline_sink& timeline = {});
+
+/// One function of a `simulate_cluster` run.
+struct cluster_function {
+  /// Its open-loop arrivals, pulled one at a time; null = no arrival. Must outlive the call.
+  arrival_source* arrivals = nullptr;
+  /// Its seed, as `simulate` takes it.
+  std::uint64_t seed = 0;
+  /// Receives its timeline rows; empty = none.
+  timeline_sink timeline;
+};
+
+/// Runs several functions, each its own service with `config`, in one event loop on this thread, so that they
+/// share one cluster-wide pod-creation token bucket (`config.pod_creation_rate_per_s`). Creations waiting for a
+/// token are served first come, first served over the whole cluster: by the time each was asked for, at the same
+/// instant by function index; a function that no longer wants a waiting creation drops its most recent ask.
+/// Events of different functions at the same instant run in function index order. Results come back in the
+/// order of `functions`, ids left empty. With rate 0, or with a single function, each result and timeline is
+/// exactly what `simulate(*arrivals, config, seed, timeline)` gives.
+std::vector<function_result> simulate_cluster(std::span<const cluster_function> functions,
+                                              const simulation_config& config);
 
 /// The KPA reconciler's inputs for `config` (what `simulate` hands to libscale's `reconcile`).
 kpa_spec make_kpa_spec(const simulation_config& config);
