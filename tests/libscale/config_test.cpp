@@ -514,6 +514,11 @@ TEST_CASE("parse_autoscaler_config: Knative TestNewConfig, invalid inputs") {
       {"NaN is rejected (not in Knative)", {{"max-scale-up-rate", "NaN"}}, "max-scale-up-rate = NaN, must be a number"},
       {"NaN target percentage", {{"container-concurrency-target-percentage", "nan"}},
        "container-concurrency-target-percentage = NaN, must be a number"},
+      // Fuzz finding (configmap_fuzz): an infinite target made every want 0. Rates may be infinite (no limit).
+      {"infinite target default (not in Knative)", {{"container-concurrency-target-default", "Inf"}},
+       "container-concurrency-target-default = +Inf, must be a finite number"},
+      {"infinite burst capacity (not in Knative)", {{"target-burst-capacity", "-Inf"}},
+       "target-burst-capacity = -Inf, must be a finite number"},
       {"int32 overflow",
        {{"min-scale", "2147483648"}},
        R"(failed to parse "min-scale": strconv.ParseInt: parsing "2147483648": value out of range)"},
@@ -730,6 +735,10 @@ TEST_CASE("validate_annotations: Knative TestValidateAnnotations") {
        "unknown autoscaling annotation: autoscaling.knative.dev/foo, autoscaling.knative.dev/windows"},
       {"other prefixes are ignored", {{"serving.knative.dev/creator", "me"}, {"example.com/window", "1s"}}, ""},
       {"NaN target (not in Knative)", {{p + "target", "NaN"}}, "invalid value: NaN: autoscaling.knative.dev/target"},
+      // Fuzz finding (configmap_fuzz, crash-824a064a): Knative accepts an infinite target; every want is then 0.
+      {"infinite target (not in Knative)", {{p + "target", "Inf"}}, "invalid value: Inf: autoscaling.knative.dev/target"},
+      {"infinite burst capacity (not in Knative)", {{p + "target-burst-capacity", "+Inf"}},
+       "invalid value: +Inf: autoscaling.knative.dev/target-burst-capacity"},
       {"NaN panic window (not in Knative)", {{p + "panic-window-percentage", "nan"}},
        "invalid value: nan: autoscaling.knative.dev/panic-window-percentage"},
       {"initial-scale beyond int32 (Knative's Atoi lets it through)", {{p + "initial-scale", "3000000000"}},

@@ -41,7 +41,8 @@ for target in "${targets[@]}"; do
   dict=()
   if [[ -f "$root/tests/fuzz/$target.dict" ]]; then dict=(-dict="$root/tests/fuzz/$target.dict"); fi
   echo "fuzz: $target for ${seconds}s" >&2
-  if ! "$binary" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+  # A fixed seed (FUZZ_SEED, default 1) makes a CI smoke repeatable; set FUZZ_SEED=0 for a fresh random one.
+  if ! "$binary" "${dict[@]}" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
        -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" "$build/seeds/$target" \
        >"$build/findings/$target.log" 2>&1; then
     echo "fuzz: $target FOUND A PROBLEM; log: build-fuzz/findings/$target.log" >&2

@@ -127,7 +127,8 @@ result<duration> parse_go_duration(std::string_view text);
 std::string format_go_duration(duration d);
 
 /// Checks a config value by value, with Knative's rules and messages (`config.go: validate`), plus: NaN is
-/// rejected in every floating-point key. Returns the config unchanged when it is valid.
+/// rejected in every floating-point key, and infinity in all but the two rate keys (where it means no limit).
+/// Returns the config unchanged when it is valid.
 result<autoscaler_config> validate_autoscaler_config(autoscaler_config config);
 
 /// Parses and validates the `data` of `config-autoscaler` (`config.go: NewConfigFromMap`). Keys starting with `_`
@@ -135,7 +136,8 @@ result<autoscaler_config> validate_autoscaler_config(autoscaler_config config);
 result<autoscaler_config> parse_autoscaler_config(const string_map& data);
 
 /// Knative's webhook check of a revision's annotations (`annotation_validation.go: ValidateAnnotations`), plus:
-/// an unknown key under `autoscaling.knative.dev/` and a NaN value are errors. All problems are reported, in
+/// an unknown key under `autoscaling.knative.dev/`, a NaN value, and an infinite target or target burst capacity
+/// are errors. All problems are reported, in
 /// Knative's merged and sorted `message: key` form, joined with "; ". Other prefixes are ignored.
 std::optional<error> validate_annotations(const autoscaler_config& config, const string_map& annotations);
 
@@ -609,6 +611,11 @@ inline result<autoscaler_config> validate_autoscaler_config(autoscaler_config c)
   };
   for (const auto& [key, value] : floats) {
     if (std::isnan(value)) return error{std::string(key) + " = NaN, must be a number"};
+    // An infinite rate means "no limit"; anywhere else infinity makes targets or capacities meaningless.
+    const bool rate = key == "max-scale-up-rate" || key == "max-scale-down-rate";
+    if (std::isinf(value) && !rate) {
+      return error{std::string(key) + " = " + detail::go_format_float_v(value) + ", must be a finite number"};
+    }
   }
   // 1. The checks of Knative's config.go: validate, in its order and with its messages.
   const auto fmt_d = format_go_duration;
@@ -989,7 +996,7 @@ inline std::optional<error> validate_annotations(const autoscaler_config& config
                     knative::panic_threshold_percentage_max, errs);
   if (const auto found = get_annotation(annotations, target_annotation)) {
     const auto v = parse_go_float(found->value);
-    if (!v || std::isnan(*v)) {
+    if (!v || !std::isfinite(*v)) {
       errs.push_back(invalid_value(found->value, found->key));
     } else if (*v < knative::target_min) {
       errs.push_back({"target " + found->value + " should be at least " + go_format_float_v(knative::target_min),
@@ -999,7 +1006,7 @@ inline std::optional<error> validate_annotations(const autoscaler_config& config
   check_float_range(annotations, target_utilization_annotation, 1, 100, errs);
   if (const auto found = get_annotation(annotations, target_burst_capacity_annotation)) {
     const auto v = parse_go_float(found->value);
-    if (!v || std::isnan(*v) || (*v < 0 && *v != -1)) errs.push_back(invalid_value(found->value, found->key));
+    if (!v || !std::isfinite(*v) || (*v < 0 && *v != -1)) errs.push_back(invalid_value(found->value, found->key));
   }
   // 4. validateWindow: [6s, 1h], whole seconds.
   if (const auto found = get_annotation(annotations, window_annotation)) {
