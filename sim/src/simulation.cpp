@@ -351,22 +351,8 @@ class engine {
     now_ = at(0s);
     zero_since_ = now_;
     if (config_.start == start_state::idle) {
-      // Scaled to zero long ago: every grace period and retention has passed, the SKS has been in Proxy mode
-      // since, and the decider's last valid tick saw no pod and no load.
-      const duration long_ago = kpa_spec_.stable_window + std::max(kpa_spec_.scale_to_zero_grace_period,
-                                                                   kpa_spec_.scale_to_zero_pod_retention) +
-                                std::chrono::hours{1};
-      kpa_state_.active = {pa_activity::inactive, activity_reason::no_traffic};
-      kpa_state_.active_since = now_ - long_ago;
-      kpa_state_.scale_target_initialized = true;
-      kpa_state_.has_service_name = true;
-      kpa_state_.desired_scale = 0;
-      kpa_state_.actual_scale = 0;
-      kpa_state_.mode = sks_mode::proxy;
-      kpa_state_.num_activators = compute_num_activators(0, kpa_spec_.total_value, kpa_spec_.target_burst_capacity,
-                                                         kpa_spec_.activator_capacity);
-      kpa_state_.activator_endpoints_since = now_ - long_ago;
-      kpa_state_.spec_replicas = 0;
+      // Scaled to zero long ago; the decider's last valid tick saw no pod and no load.
+      kpa_state_ = idle_kpa_state(kpa_spec_, now_);
       status_ = decider_status{0, excess_burst_capacity_at_zero()};
     } else {
       kpa_state_ = initial_kpa_state(kpa_spec_, now_);

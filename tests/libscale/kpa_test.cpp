@@ -826,3 +826,26 @@ TEST_CASE("reconcile: activator probe failure and TBC -1") {
   // TBC -1: ceil(1 × 100 / 100) = 1, floored at 2 activators.
   CHECK(a.num_activators == 2);
 }
+
+TEST_CASE("idle_kpa_state: scaled to zero long ago, the first decision scales from zero at once") {
+  // Defaults: stable window 60 s, grace 30 s, retention 0 -> Inactive since 60 + 30 s + 1 h before `now`.
+  const scale::kpa_spec spec;
+  const scale::time_point now = scale::at(std::chrono::seconds{5000});
+  scale::kpa_state state = scale::idle_kpa_state(spec, now);
+  CHECK(state.active.activity == scale::pa_activity::inactive);
+  CHECK(state.active.reason == scale::activity_reason::no_traffic);
+  CHECK(state.active_since == now - std::chrono::seconds{90} - std::chrono::hours{1});
+  CHECK(state.mode == scale::sks_mode::proxy);
+  CHECK(state.spec_replicas == std::optional<std::int32_t>{0});
+  // compute_num_activators(0 ready, total 100, TBC 211, capacity 100) = max(2, ceil(211/100)) = 3 (spec §6.5).
+  CHECK(state.num_activators == 3);
+  // Still no traffic: the decider says 0, nothing is patched.
+  scale::kpa_observation quiet;
+  quiet.decider_desired_scale = 0;
+  CHECK(scale::reconcile(spec, state, quiet, now).apply_replicas == std::nullopt);
+  // The poked decider wants 1 pod: the KPA patches 1 replica at once (spec §8 step 5).
+  scale::kpa_observation poke;
+  poke.decider_desired_scale = 1;
+  poke.excess_burst_capacity = -211;
+  CHECK(scale::reconcile(spec, state, poke, now).apply_replicas == std::optional<std::int32_t>{1});
+}

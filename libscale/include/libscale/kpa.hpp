@@ -216,6 +216,27 @@ inline std::int32_t compute_num_activators(std::int32_t ready_pods, double total
       std::max(static_cast<double>(min_activators), std::ceil(capacity_to_cover / activator_capacity)));
 }
 
+/// The state of a PA that scaled to zero long before `now`: Inactive (NoTraffic) past every grace period and
+/// retention, initialized, SKS in Proxy mode with the activator endpoints in place since, no replicas. What a
+/// simulator starts an idle service from, so its first request takes the scale-from-zero path at once.
+inline kpa_state idle_kpa_state(const kpa_spec& spec, time_point now) {
+  const duration long_ago =
+      spec.stable_window + std::max(spec.scale_to_zero_grace_period, spec.scale_to_zero_pod_retention) +
+      std::chrono::hours{1};
+  kpa_state s;
+  s.active = {pa_activity::inactive, activity_reason::no_traffic};
+  s.active_since = now - long_ago;
+  s.scale_target_initialized = true;
+  s.has_service_name = true;
+  s.desired_scale = 0;
+  s.actual_scale = 0;
+  s.mode = sks_mode::proxy;
+  s.num_activators = compute_num_activators(0, spec.total_value, spec.target_burst_capacity, spec.activator_capacity);
+  s.activator_endpoints_since = now - long_ago;
+  s.spec_replicas = 0;
+  return s;
+}
+
 /// Serve only when the scaler wants pods and the decider reports non-negative excess burst capacity; Proxy
 /// otherwise, including want -1 (`kpa.go: ReconcileKind`).
 constexpr sks_mode choose_sks_mode(std::int32_t want, std::int32_t excess_burst_capacity) {

@@ -58,22 +58,8 @@ class kpa_policy {
         window_idle_buckets_(config.stable_window / metric_collection::bucket_size) {
     const time_point start{};
     if (config.start == kpa_start::idle) {
-      // Scaled to zero long ago: every grace period and retention has passed, the SKS has been in Proxy mode
-      // since, and the decider's last valid tick saw no pod and no load (as the simulator's idle start).
-      const duration long_ago = kpa_spec_.stable_window +
-                                std::max(kpa_spec_.scale_to_zero_grace_period, kpa_spec_.scale_to_zero_pod_retention) +
-                                std::chrono::hours{1};
-      state_.active = {pa_activity::inactive, activity_reason::no_traffic};
-      state_.active_since = start - long_ago;
-      state_.scale_target_initialized = true;
-      state_.has_service_name = true;
-      state_.desired_scale = 0;
-      state_.actual_scale = 0;
-      state_.mode = sks_mode::proxy;
-      state_.num_activators = compute_num_activators(0, kpa_spec_.total_value, kpa_spec_.target_burst_capacity,
-                                                     kpa_spec_.activator_capacity);
-      state_.activator_endpoints_since = start - long_ago;
-      state_.spec_replicas = 0;
+      // Scaled to zero long ago; the decider's last valid tick saw no pod and no load (as the simulator's idle start).
+      state_ = idle_kpa_state(kpa_spec_, start);
       status_ = decider_status{0, excess_burst_capacity_at_zero()};
     } else {
       state_ = initial_kpa_state(kpa_spec_, start);
