@@ -2,6 +2,8 @@
 // 10-function day, and verbatim errors for malformed files.
 #include <sim/azure2019_trace.hpp>
 
+#include "trace_test_support.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -31,12 +33,7 @@ using scale::sim::read_azure2019_trace;
 const std::string dir = std::string{LIBSCALE_TEST_DATA_DIR} + "/traces/azure2019/";
 const std::string bundled = std::string{LIBSCALE_SOURCE_DIR} + "/traces/";
 
-std::vector<arrival> drain(const scale::sim::function_trace& f, std::uint64_t seed) {
-  std::vector<arrival> out;
-  auto source = f.open(seed);
-  while (auto a = source->next()) out.push_back(*a);
-  return out;
-}
+using scale::sim::testing::drain;
 
 std::vector<scale::time_point> times(const std::vector<arrival>& arrivals) {
   std::vector<scale::time_point> out;

@@ -1,6 +1,8 @@
 // Azure 2021 reader: start = end - duration, per-function sorting, rebasing to the earliest start, ids, errors.
 #include <sim/azure2021_trace.hpp>
 
+#include "trace_test_support.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -23,12 +25,7 @@ using scale::sim::read_azure2021_trace;
 
 const std::string dir = std::string{LIBSCALE_TEST_DATA_DIR} + "/traces/azure2021/";
 
-std::vector<arrival> drain(const scale::sim::function_trace& f) {
-  std::vector<arrival> out;
-  auto source = f.open(0);
-  while (auto a = source->next()) out.push_back(*a);
-  return out;
-}
+using scale::sim::testing::drain;
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 // stream properties, and verbatim validation errors.
 #include <sim/azure_shape_trace.hpp>
 
+#include "trace_test_support.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -15,12 +17,7 @@ using namespace std::chrono_literals;
 using scale::sim::arrival;
 using scale::sim::azure_shape_spec;
 
-std::vector<arrival> drain(const scale::sim::function_trace& f, std::uint64_t seed) {
-  std::vector<arrival> out;
-  auto source = f.open(seed);
-  while (auto a = source->next()) out.push_back(*a);
-  return out;
-}
+using scale::sim::testing::drain;
 
 }  // namespace
 

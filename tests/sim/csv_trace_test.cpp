@@ -1,6 +1,8 @@
 // Our CSV: exact parsing, per-function streaming in chunks, the writer's merge, and verbatim errors.
 #include <sim/csv_trace.hpp>
 
+#include "trace_test_support.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -22,12 +24,7 @@ using scale::sim::arrival;
 
 const std::string dir = std::string{LIBSCALE_TEST_DATA_DIR} + "/traces/csv/";
 
-std::vector<arrival> drain(const scale::sim::function_trace& f) {
-  std::vector<arrival> out;
-  auto source = f.open(0);
-  while (auto a = source->next()) out.push_back(*a);
-  return out;
-}
+using scale::sim::testing::drain;
 
 /// A function that replays a fixed list.
 scale::sim::function_trace fixed(std::string id, std::vector<arrival> arrivals) {

@@ -2,6 +2,8 @@
 // Poisson kinds (seeded, so fixed), stream properties, and verbatim validation errors.
 #include <sim/synthetic_trace.hpp>
 
+#include "trace_test_support.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -19,12 +21,7 @@ using scale::sim::arrival;
 using scale::sim::synthetic_kind;
 using scale::sim::synthetic_spec;
 
-std::vector<arrival> drain(const scale::sim::function_trace& f, std::uint64_t seed) {
-  std::vector<arrival> out;
-  auto source = f.open(seed);
-  while (auto a = source->next()) out.push_back(*a);
-  return out;
-}
+using scale::sim::testing::drain;
 
 std::vector<arrival> generate(const synthetic_spec& spec, std::uint64_t seed) {
   const auto t = scale::sim::make_synthetic_trace(spec);
