@@ -3,6 +3,7 @@
 #include "sim/event_queue.hpp"
 
 #include <libscale/decider.hpp>
+#include <libscale/kpa_policy.hpp>
 #include <libscale/metric_collector.hpp>
 
 #include <boost/random/uniform_int_distribution.hpp>
@@ -54,6 +55,9 @@ constexpr std::int64_t queue_proxy_depth_per_slot = 10;
 /// Bound on the immediate re-reconciles one trigger may cause (Knative re-enqueues the PA after each status
 /// write; the state machine settles in two or three passes).
 constexpr int max_reconcile_passes = 10;
+/// Timers in a row that change nothing after the last request: the run is over even if the policy would
+/// wake again (a policy that never stops its timer would otherwise never let a run end).
+constexpr std::int64_t max_quiet_timers = 10'000;
 constexpr time_point never = time_point::max();
 
 double seconds_of(duration d) { return std::chrono::duration<double>(d).count(); }
@@ -276,7 +280,7 @@ class engine {
   /// this function's place in the run, its rank at equal times.
   engine(const simulation_config& config, std::uint64_t seed, const timeline_sink& timeline,
          arrival_source* arrivals, const closed_loop_workload* closed, creation_bucket* bucket = nullptr,
-         std::uint32_t index = 0)
+         std::uint32_t index = 0, any_scaling_policy* policy = nullptr)
       : config_(config),
         timeline_(timeline),
         arrivals_(arrivals),
@@ -294,7 +298,9 @@ class engine {
         window_idle_buckets_(config.revision.stable_window / one_second),
         pod_rng_(function_seed(seed, 0)),
         sample_rng_(function_seed(seed, 1)),
-        workload_rng_(function_seed(seed, 2)) {}
+        workload_rng_(function_seed(seed, 2)),
+        policy_(policy),
+        kpa_view_(policy != nullptr ? policy->get_if<kpa_policy>() : nullptr) {}
 
   /// The whole run of a lone engine.
   function_result run() {
@@ -320,14 +326,18 @@ class engine {
       if (!config_.until && finished()) return;
       const time_point t = next_time();
       if (t >= limit || (config_.until && t > at(*config_.until))) return;
+      if (policy_ != nullptr && timeline_) emit_policy_rows(t, false);
       now_ = t;
       if (!queue_.empty() && queue_.top().time == t) {
         handle(queue_.pop().event);
       } else if (lookahead_ && lookahead_->time == t) {
         handle_arrival();
-      } else {
+      } else if (!skipping_ && next_tick_ == t) {
         tick();
+      } else {
+        policy_timer();
       }
+      if (policy_ != nullptr) policy_step();
       if (bucket_ != nullptr && !bucket_->wakes().empty()) return;
     }
   }
@@ -336,8 +346,9 @@ class engine {
   function_result end() {
     if (config_.until) {
       now_ = std::max(now_, at(*config_.until));
-      if (skipping_) emit_skipped_rows(now_, true);
+      if (skipping_ && policy_ == nullptr) emit_skipped_rows(now_, true);
     }
+    if (policy_ != nullptr && timeline_) emit_policy_rows(now_, true);
     return finish();
   }
 
@@ -350,7 +361,9 @@ class engine {
   void start() {
     now_ = at(0s);
     zero_since_ = now_;
-    if (config_.start == start_state::idle) {
+    if (policy_ != nullptr) {
+      start_policy();
+    } else if (config_.start == start_state::idle) {
       // Scaled to zero long ago; the decider's last valid tick saw no pod and no load.
       kpa_state_ = idle_kpa_state(kpa_spec_, now_);
       status_ = decider_status{0, excess_burst_capacity_at_zero()};
@@ -360,7 +373,7 @@ class engine {
       for (std::int32_t i = 0; i < config_.revision.initial_scale; ++i) add_pod(/*ready_now=*/true);
     }
     // The reconciler runs on creation; an idle start at its floor changes nothing.
-    reconcile_now();
+    if (policy_ == nullptr) reconcile_now();
     next_tick_ = now_ + one_second;
     if (arrivals_ != nullptr) pull_arrival();
     if (closed_ != nullptr) {
@@ -393,6 +406,12 @@ class engine {
 
   /// Every arrival is done and the service sits at its floor with nothing starting or draining.
   bool finished() const {
+    // The KPA, built in or as a policy, is done once back at its floor, whatever ticks it would still run.
+    if (policy_ != nullptr && kpa_view_ == nullptr) {
+      return arrivals_exhausted() && requests_in_system() == 0 && pending_creations_ == 0 && starting_.empty() &&
+             draining_count_ == 0 && static_cast<std::int64_t>(ready_.size()) == policy_desired_ &&
+             (!policy_wake_ || quiet_timers_ >= max_quiet_timers);
+    }
     return arrivals_exhausted() && requests_in_system() == 0 && pending_creations_ == 0 && starting_.empty() &&
            draining_count_ == 0 && ready_.size() == floor_;
   }
@@ -402,6 +421,7 @@ class engine {
     if (!queue_.empty()) t = queue_.top().time;
     if (lookahead_ && lookahead_->time < t) t = lookahead_->time;
     if (!skipping_ && next_tick_ < t) t = next_tick_;
+    if (policy_wake_ && *policy_wake_ < t) t = *policy_wake_;
     return t;
   }
 
@@ -526,12 +546,23 @@ class engine {
   }
 
   bool activator_in_path() const {
+    // Other policies have no SKS: the activator (a request buffer) always stays in the path.
+    if (policy_ != nullptr && kpa_view_ == nullptr) return true;
+    const kpa_state& state = kpa_view_ != nullptr ? kpa_view_->state() : kpa_state_;
     // The SKS keeps the activator endpoints while it has no ready pod, whatever its mode (kpa.hpp `reconcile`).
-    return kpa_state_.mode == sks_mode::proxy || ready_.empty();
+    return state.mode == sks_mode::proxy || ready_.empty();
   }
 
   void admit(std::uint32_t id) {
-    if (skipping_) resume_ticks();
+    if (policy_ != nullptr) {
+      policy_->on_arrival(now_);
+      if (skipping_ && policy_->uses_stats()) {
+        skipping_ = false;
+        next_tick_ = ceil_to(now_, one_second);
+      }
+    } else if (skipping_) {
+      resume_ticks();
+    }
     ++result_.requests;
     if (activator_in_path()) {
       to_activator(id);
@@ -543,7 +574,11 @@ class engine {
   /// The activator: report, then forward at once if a pod has room and nobody waits ahead, else hold.
   void to_activator(std::uint32_t id) {
     requests_[id].via_activator = true;
-    if (const auto push = reporter_.request_arrived(now_)) {
+    if (policy_ != nullptr) {
+      if (policy_->uses_stats()) {
+        if (const auto push = reporter_.request_arrived(now_)) policy_->on_stat(now_, *push, true);
+      }
+    } else if (const auto push = reporter_.request_arrived(now_)) {
       record(*push);
       // Knative `MultiScaler.Poke`: scale from zero without waiting for the next tick.
       if (should_poke(status_, push->average_concurrency)) run_decider();
@@ -631,6 +666,7 @@ class engine {
     result_.latency.record(now_ - r.arrival);
     result_.queueing.record(r.start - r.arrival);
     ++result_.completed;
+    if (policy_ != nullptr) policy_->on_completion(now_);
     free_requests_.push_back(id);
     change_at_pod(r.pod, -1);
     slot_freed(r.pod);
@@ -646,6 +682,7 @@ class engine {
     }
     if (r.via_activator) reporter_.request_finished(now_);
     ++result_.failed;
+    if (policy_ != nullptr) policy_->on_completion(now_);
     free_requests_.push_back(id);
     user_done(r.user, true);
   }
@@ -763,7 +800,7 @@ class engine {
     make_ready(p);
     // The activator's throttler sees the new endpoint; the PA is reconciled on the readiness change.
     dispatch_activator();
-    reconcile_now();
+    if (policy_ == nullptr) reconcile_now();
   }
 
   /// The ReplicaSet controller moves the pod count to `target` at once (creations subject to the rate limit).
@@ -790,6 +827,14 @@ class engine {
       starting_.pop_back();
       remove_pod(p);
       --excess;
+    }
+    if (policy_ != nullptr && kpa_view_ == nullptr) {
+      // Other policies release idle pods first (a keep-alive expiry is an idle pod's), newest ready first.
+      for (std::size_t k = ready_.size(); excess > 0 && k > 0; --k) {
+        if (pods_[ready_[k - 1]].at_pod != 0) continue;
+        start_drain(ready_[k - 1]);
+        --excess;
+      }
     }
     while (excess > 0 && !ready_.empty()) {
       start_drain(ready_.back());
@@ -874,6 +919,10 @@ class engine {
   // ---- autoscaler -------------------------------------------------------------------------------------------
 
   void record(const pod_stat& stat) {
+    if (policy_ != nullptr) {
+      policy_->on_stat(now_, stat, false);
+      return;
+    }
     collection_.record(now_, stat);
     last_record_ = now_;
   }
@@ -882,6 +931,12 @@ class engine {
   void tick() {
     if (const auto stat = reporter_.report(now_)) record(*stat);
     if (collection_.has_scrape_target() && !ready_.empty()) scrape();
+    if (policy_ != nullptr) {
+      next_tick_ = now_ + one_second;
+      // Nothing to report or scrape until the next arrival: a tick would do nothing.
+      if (pods_existing_ == 0 && requests_in_system() == 0 && !reporter_.tracking()) skipping_ = true;
+      return;
+    }
     if (is_decider_tick(now_)) {
       const auto ready = static_cast<std::int32_t>(ready_.size());
       const auto observed = run_decider();
@@ -961,6 +1016,72 @@ class engine {
     requeue_at_ = t;
     ++requeue_generation_;
     queue_.push(t, event{event_kind::reconcile, 0, requeue_generation_});
+  }
+
+  // ---- other policies ---------------------------------------------------------------------------------------
+
+  pod_counts current_pods() const {
+    const auto pending = static_cast<std::int32_t>(pending_creations_);
+    return pod_counts{.ready = static_cast<std::int32_t>(ready_.size()),
+                      .starting = static_cast<std::int32_t>(starting_.size()) + pending,
+                      .existing = static_cast<std::int32_t>(pods_existing_) + pending};
+  }
+
+  /// Time 0 with a policy: the replicas of its first decision are running and ready, as a Deployment created
+  /// before the trace began; per-second statistics ticks only for a policy that reads them.
+  void start_policy() {
+    skipping_ = !policy_->uses_stats();
+    const policy_decision d = policy_->decide(now_, current_pods());
+    for (std::int32_t i = 0; i < d.desired_pods; ++i) add_pod(/*ready_now=*/true);
+    apply_policy(d);
+  }
+
+  /// The policy's timer fell due (after every other event of the instant).
+  void policy_timer() {
+    policy_wake_.reset();
+    const std::int32_t before = policy_desired_;
+    apply_policy(policy_->on_timer(now_, current_pods()));
+    // A policy that keeps waking without changing anything once all is done would never let the run end.
+    quiet_timers_ = policy_desired_ == before && arrivals_exhausted() && requests_in_system() == 0
+                        ? quiet_timers_ + 1
+                        : 0;
+  }
+
+  /// After an event: the policy sees the new state and decides.
+  void policy_step() { apply_policy(policy_->decide(now_, current_pods())); }
+
+  /// Applies a decision, and decides again at once while the policy asks to or the pods changed under it.
+  void apply_policy(policy_decision d) {
+    for (int pass = 1;; ++pass) {
+      policy_wake_ = d.wake_at;
+      if (policy_wake_ && *policy_wake_ < now_) policy_wake_ = now_;
+      const std::int32_t desired = std::max<std::int32_t>(0, d.desired_pods);
+      if (desired != policy_desired_) {
+        ++result_.scale_events;
+        policy_desired_ = desired;
+      }
+      const pod_counts before = current_pods();
+      set_replicas(desired);
+      if (pass >= max_reconcile_passes || (!d.call_again && current_pods() == before)) return;
+      d = policy_->decide(now_, current_pods());
+    }
+  }
+
+  /// Timeline rows every 2 s with a policy, written lazily: the state between two events is the state after
+  /// the earlier one. Rows before `limit` (or up to it, when inclusive).
+  void emit_policy_rows(time_point limit, bool inclusive) {
+    for (; next_row_ < limit || (inclusive && next_row_ == limit); next_row_ += decider_tick_interval) {
+      timeline_(timeline_row{.time = next_row_,
+                             .ready_pods = static_cast<std::int32_t>(ready_.size()),
+                             .desired_pods = policy_desired_,
+                             .panic_mode = kpa_view_ != nullptr && kpa_view_->scaler().in_panic(),
+                             .observed_stable = 0,
+                             .observed_panic = 0,
+                             .in_flight = at_pods_total_,
+                             .activator_queue = static_cast<std::int64_t>(activator_queue_.size()),
+                             .excess_burst_capacity = 0,
+                             .activator_in_path = activator_in_path()});
+    }
   }
 
   // ---- idle shortcut and timeline ---------------------------------------------------------------------------
@@ -1083,6 +1204,15 @@ class engine {
   duration time_at_zero_{};
   time_point zero_since_{};
   function_result result_;
+
+  /// Null = the simulator's own KPA loop; else the policy that sizes the service (owned by the caller).
+  any_scaling_policy* policy_;
+  /// The policy when it is libscale's KPA (its SKS mode routes requests).
+  const kpa_policy* kpa_view_;
+  std::optional<time_point> policy_wake_;
+  std::int32_t policy_desired_ = 0;
+  std::int64_t quiet_timers_ = 0;
+  time_point next_row_ = time_point{} + decider_tick_interval;
 };
 
 /// The earliest of several engines' next times, ties to the lowest index: a tournament tree over (time, index),
@@ -1116,13 +1246,54 @@ class earliest_engine {
   std::vector<std::uint32_t> tree_;
 };
 
+/// Replays arrivals read ahead, for a policy that must know them all first.
+class recorded_arrivals final : public arrival_source {
+ public:
+  explicit recorded_arrivals(const std::vector<arrival>& arrivals) : arrivals_(arrivals) {}
+  std::optional<arrival> next() override {
+    if (next_ == arrivals_.size()) return std::nullopt;
+    return arrivals_[next_++];
+  }
+
+ private:
+  const std::vector<arrival>& arrivals_;
+  std::size_t next_ = 0;
+};
+
+/// One function's policy (when the config names one) and the arrival stream the engine should read.
+struct function_policy {
+  std::vector<arrival> recorded;
+  std::unique_ptr<recorded_arrivals> replay;
+  std::optional<any_scaling_policy> policy;
+  arrival_source* arrivals = nullptr;
+
+  any_scaling_policy* get() { return policy ? &*policy : nullptr; }
+};
+
+std::unique_ptr<function_policy> prepare_policy(const simulation_config& config, arrival_source* arrivals) {
+  auto fp = std::make_unique<function_policy>();
+  fp->arrivals = arrivals;
+  if (!config.policy) return fp;
+  std::vector<known_request> future;
+  if (config.policy->needs_future && arrivals != nullptr) {
+    while (auto a = arrivals->next()) fp->recorded.push_back(*a);
+    future.reserve(fp->recorded.size());
+    for (const arrival& a : fp->recorded) future.push_back(known_request{a.time, a.service_time});
+    fp->replay = std::make_unique<recorded_arrivals>(fp->recorded);
+    fp->arrivals = fp->replay.get();
+  }
+  fp->policy.emplace(config.policy->make(future));
+  return fp;
+}
+
 }  // namespace
 
 function_result simulate(arrival_source& arrivals, const simulation_config& config, std::uint64_t seed,
                          const timeline_sink& timeline) {
   std::optional<creation_bucket> bucket;
   if (config.pod_creation_rate_per_s > 0) bucket.emplace(config.pod_creation_rate_per_s);
-  engine e(config, seed, timeline, &arrivals, nullptr, bucket ? &*bucket : nullptr);
+  const auto fp = prepare_policy(config, &arrivals);
+  engine e(config, seed, timeline, fp->arrivals, nullptr, bucket ? &*bucket : nullptr, 0, fp->get());
   return e.run();
 }
 
@@ -1130,7 +1301,8 @@ function_result simulate_closed_loop(const closed_loop_workload& workload, const
                                      std::uint64_t seed, const timeline_sink& timeline) {
   std::optional<creation_bucket> bucket;
   if (config.pod_creation_rate_per_s > 0) bucket.emplace(config.pod_creation_rate_per_s);
-  engine e(config, seed, timeline, nullptr, &workload, bucket ? &*bucket : nullptr);
+  const auto fp = prepare_policy(config, nullptr);
+  engine e(config, seed, timeline, nullptr, &workload, bucket ? &*bucket : nullptr, 0, fp->get());
   return e.run();
 }
 
@@ -1141,9 +1313,11 @@ std::vector<function_result> simulate_cluster(std::span<const cluster_function> 
   if (config.pod_creation_rate_per_s > 0) bucket.emplace(config.pod_creation_rate_per_s);
   creation_bucket* shared = bucket ? &*bucket : nullptr;
   std::vector<std::unique_ptr<engine>> engines(n);
+  std::vector<std::unique_ptr<function_policy>> policies(n);
   for (std::size_t i = 0; i < n; ++i) {
-    engines[i] = std::make_unique<engine>(config, functions[i].seed, functions[i].timeline, functions[i].arrivals,
-                                          nullptr, shared, static_cast<std::uint32_t>(i));
+    policies[i] = prepare_policy(config, functions[i].arrivals);
+    engines[i] = std::make_unique<engine>(config, functions[i].seed, functions[i].timeline, policies[i]->arrivals,
+                                          nullptr, shared, static_cast<std::uint32_t>(i), policies[i]->get());
   }
   earliest_engine next(n);
   // Tokens the bucket handed to a function other than the one that acted: that engine's next time moves.

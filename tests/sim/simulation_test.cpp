@@ -2,6 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <libscale/hpa_policy.hpp>
+#include <libscale/hybrid_histogram_policy.hpp>
+#include <libscale/keepalive_policy.hpp>
+#include <libscale/kpa_policy.hpp>
+#include <libscale/oracle_policy.hpp>
+
 #include <boost/random/exponential_distribution.hpp>
 
 #include <algorithm>
@@ -12,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -892,4 +899,172 @@ TEST_CASE("a function that no longer wants its waiting pod gives its place to th
   CHECK(r2.pod_seconds == doctest::Approx(93.5));
   CHECK(r2.time_at_zero_s == doctest::Approx(100.5));
   CHECK(r2.simulated_s == doctest::Approx(194));
+}
+
+// ---- scaling policies other than the built-in KPA loop (simulation_config::policy, issue #4) ------------------
+
+namespace {
+
+/// `policy` made afresh per function (the oracle's future ignored by the others).
+template <class Make>
+scale::sim::policy_setup setup_of(std::string name, Make make, bool needs_future = false) {
+  return scale::sim::policy_setup{
+      std::move(name),
+      [make](std::span<const scale::known_request> future) { return scale::any_scaling_policy{make(future)}; },
+      needs_future};
+}
+
+/// One request at a time per pod, the 3 s default cold start and 30 s drain, with `policy`.
+simulation_config one_per_pod(scale::sim::policy_setup policy) {
+  simulation_config c = defaults_with_cold_start(3s);
+  c.container_concurrency = 1;
+  c.policy = std::move(policy);
+  return c;
+}
+
+scale::sim::policy_setup keepalive_of(duration idle) {
+  return setup_of("keepalive", [idle](auto) { return scale::keepalive_policy{scale::keepalive_spec{idle}}; });
+}
+
+}  // namespace
+
+TEST_CASE("fixed keep-alive: a request every 11 minutes is always cold, every 9 minutes only the first") {
+  // Issue #4's hand-worked case. 1 s requests, 10 min keep-alive, 3 s cold start, 30 s drain.
+  struct row {
+    duration gap;
+    std::int64_t cold;
+    double pod_seconds;
+    double idle_pod_seconds;
+  };
+  const row rows[] = {
+      // 11 min: each request creates a pod at t (ready t+3, busy until t+4, warm until t+604, gone t+634):
+      // 3 pods of 634 s = 1902 pod-seconds, 3 s of them busy.
+      {11min, 3, 1902, 1899},
+      // 9 min: the pod made at 0 is reused at 540 and 1080 (each within 600 s of the last end at 4 and 541);
+      // warm until 1081 + 600 = 1681, gone at 1711, busy 3 s.
+      {9min, 1, 1711, 1708},
+  };
+  for (const row& r : rows) {
+    CAPTURE(seconds(r.gap));
+    periodic_source source(at(0s), at(3 * r.gap - 1s), r.gap, 1s);
+    const auto out = run(source, one_per_pod(keepalive_of(10min)));
+    CHECK(out.result.requests == 3);
+    CHECK(out.result.completed == 3);
+    CHECK(out.result.cold_starts == r.cold);
+    CHECK(out.result.pod_seconds == doctest::Approx(r.pod_seconds).epsilon(1e-12));
+    CHECK(out.result.idle_pod_seconds == doctest::Approx(r.idle_pod_seconds).epsilon(1e-12));
+    // A cold request waits the 3 s cold start, a warm one only its 1 s of service.
+    CHECK(out.result.latency.max_ms() == doctest::Approx(4000).epsilon(0.01));
+    CHECK(out.result.peak_pods == 1);
+  }
+}
+
+TEST_CASE("oracle: no cold start, and its pod time is exactly its plan's, below every other policy's") {
+  // Arrivals from 10 s on (a plan starting before time 0 would be cut at the epoch), Poisson 0.5/s for an hour.
+  std::vector<arrival> arrivals;
+  poisson_source poisson(7, 0.5, at(3600s), 2s);
+  while (auto a = poisson.next()) {
+    if (a->time >= at(10s)) arrivals.push_back(*a);
+  }
+  std::vector<scale::known_request> known;
+  for (const arrival& a : arrivals) known.push_back({a.time, a.service_time});
+  const scale::oracle_spec spec{3s, 30s};
+  const auto oracle = setup_of(
+      "oracle", [spec](std::span<const scale::known_request> future) { return scale::oracle_policy{future, spec}; },
+      true);
+  list_source source(arrivals);
+  const auto out = run(source, one_per_pod(oracle));
+  CHECK(out.result.requests == arrivals.size());
+  CHECK(out.result.completed == arrivals.size());
+  CHECK(out.result.cold_starts == 0);
+  const auto plan = scale::plan_oracle(known, spec);
+  CHECK(out.result.pod_seconds == doctest::Approx(seconds(scale::oracle_pod_time(plan, spec))).epsilon(1e-9));
+  // Queueing never happens: each request finds its pod ready at its arrival.
+  CHECK(out.result.queueing.max_ms() == 0);
+
+  const scale::sim::policy_setup others[] = {
+      keepalive_of(10min), keepalive_of(0s),
+      setup_of("hpa", [](auto) { return scale::hpa_policy{scale::hpa_spec{.target = 0.7}}; }),
+      setup_of("hybrid", [](auto) { return scale::hybrid_histogram_policy{}; })};
+  for (const auto& other : others) {
+    CAPTURE(other.name);
+    list_source again(arrivals);
+    const auto o = run(again, one_per_pod(other));
+    CHECK(o.result.completed == arrivals.size());
+    CHECK(out.result.pod_seconds <= o.result.pod_seconds);
+  }
+}
+
+TEST_CASE("HPA: a sync at 15 s sizes the Deployment from the mean concurrency, pods ready one cold start later") {
+  // 210 users each holding a 100 s request from time 0; min replicas 1 (ready at 0), target 70 per pod, no
+  // per-pod limit. Sync at 15 s: mean concurrency 210 = 3 × 70 → 3 replicas (within +100 % / +4 pods per 15 s);
+  // the two new pods are ready at 18 s.
+  closed_loop_workload load;
+  load.phases = {closed_loop_phase{210, 100s}};
+  load.service_time = constant(100s);
+  simulation_config c = defaults_with_cold_start(3s);
+  c.until = 20s;
+  c.policy = setup_of("hpa", [](auto) { return scale::hpa_policy{scale::hpa_spec{.target = 70}}; });
+  std::vector<timeline_row> rows;
+  const auto result =
+      scale::sim::simulate_closed_loop(load, c, 1, [&](const timeline_row& r) { rows.push_back(r); });
+  struct expect {
+    duration t;
+    std::int32_t desired;
+    std::int32_t ready;
+  };
+  const expect expected[] = {{2s, 1, 1}, {14s, 1, 1}, {16s, 3, 1}, {18s, 3, 3}, {20s, 3, 3}};
+  for (const expect& e : expected) {
+    CAPTURE(seconds(e.t));
+    const timeline_row* r = row_at(rows, e.t);
+    REQUIRE(r != nullptr);
+    CHECK(r->desired_pods == e.desired);
+    CHECK(r->ready_pods == e.ready);
+    CHECK(r->in_flight == 210);
+  }
+  CHECK(result.cold_starts == 0);
+  CHECK(result.peak_pods == 3);
+  CHECK(result.scale_events == 2);  // 1 at time 0, then 3
+}
+
+TEST_CASE("hybrid histogram: a request every 30 minutes is cold once, fixed 10-minute keep-alive always") {
+  // Warm-up (< 10 idle times): 4 h fallback keep-alive, so every request after the first is warm. Then all idle
+  // times (30 min - 1 s) fall in bin 29: pre-warm 29 min × 0.9 = 26.1 min, loaded until 30 min × 1.1 = 33 min
+  // after the pod went idle, so the next arrival (29 min 59 s later) still finds it loaded.
+  const auto hybrid = setup_of("hybrid", [](auto) { return scale::hybrid_histogram_policy{}; });
+  periodic_source source(at(0s), at(24 * 30min), 30min, 1s);
+  const auto h = run(source, one_per_pod(hybrid));
+  CHECK(h.result.requests == 24);
+  CHECK(h.result.cold_starts == 1);
+  periodic_source again(at(0s), at(24 * 30min), 30min, 1s);
+  const auto k = run(again, one_per_pod(keepalive_of(10min)));
+  CHECK(k.result.cold_starts == 24);
+  // And it costs less than keeping the pod for the 4 h fallback throughout.
+  periodic_source third(at(0s), at(24 * 30min), 30min, 1s);
+  const auto long_keepalive = run(third, one_per_pod(keepalive_of(4h)));
+  CHECK(long_keepalive.result.cold_starts == 1);
+  CHECK(h.result.pod_seconds < long_keepalive.result.pod_seconds);
+}
+
+TEST_CASE("the library's kpa_policy driving the simulator matches the built-in KPA loop") {
+  // Same Poisson load, same seed: once through the simulator's own reconciler loop, once through
+  // scale::kpa_policy behind the policy interface. Every figure must agree.
+  for (const std::int32_t cc : {0, 1, 10}) {
+    CAPTURE(cc);
+    simulation_config native = defaults_with_cold_start(2s);
+    native.container_concurrency = cc;
+    native.revision.target_value = cc == 0 ? 70 : cc * 0.7;
+    simulation_config through_policy = native;
+    const scale::kpa_policy_config kpa{.kpa = scale::sim::make_kpa_spec(native),
+                                       .decider = scale::make_decider_spec(native.revision),
+                                       .stable_window = native.revision.stable_window,
+                                       .panic_window = native.revision.panic_window,
+                                       .algorithm = native.revision.algorithm};
+    through_policy.policy = setup_of("kpa", [kpa](auto) { return scale::kpa_policy{kpa}; });
+    poisson_source a(11, 3.0, at(900s), 1500ms);
+    poisson_source b(11, 3.0, at(900s), 1500ms);
+    const auto x = run(a, native);
+    const auto y = run(b, through_policy);
+    check_same_result(x.result, y.result);
+  }
 }

@@ -1,4 +1,5 @@
 // scalesim: the libscale command line.
+#include "compare_command.hpp"
 #include "decide.hpp"
 #include "run_command.hpp"
 #include "trace_command.hpp"
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   auto* decide_command = scale::tools::add_decide_command(app, decide);
   scale::tools::run_options run;
   auto* run_command = scale::tools::add_run_command(app, run);
+  scale::tools::compare_options compare;
+  auto* compare_command = scale::tools::add_compare_command(app, compare);
   scale::tools::trace_command_options trace;
   auto* trace_command = scale::tools::add_trace_command(app, trace);
   try {
@@ -23,6 +26,7 @@ int main(int argc, char** argv) {
   }
   if (decide_command->parsed()) return scale::tools::run_decide(decide, std::cin, std::cout, std::cerr);
   if (run_command->parsed()) return scale::tools::run_simulation(run, std::cout, std::cerr);
+  if (compare_command->parsed()) return scale::tools::run_compare(compare, std::cout, std::cerr);
   if (trace_command->parsed()) return scale::tools::run_trace(trace, std::cin, std::cout, std::cerr);
   return 0;
 }

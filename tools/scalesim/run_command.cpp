@@ -1,6 +1,7 @@
 #include "run_command.hpp"
 
 #include "decimal_time.hpp"
+#include "policy_flags.hpp"
 #include "revision_flags.hpp"
 #include "run_report.hpp"
 
@@ -79,19 +80,25 @@ result<std::vector<sim::closed_loop_phase>> parse_phases(std::string_view text) 
   return phases;
 }
 
-result<sim::simulation_config> make_config(const run_options& o) {
+result<sim::simulation_config> make_config(const run_options& o, const std::string& policy,
+                                          const std::vector<std::string>& known_policies) {
+  auto sets = split_set_flags(o.config_sets);
+  if (!sets) return sets.error_value();
+  // Keep-alive, hybrid and the oracle model one request per pod (Lambda-like) unless told otherwise.
+  const std::int32_t cc =
+      o.container_concurrency == 0 && one_request_per_pod(policy) ? 1 : o.container_concurrency;
   revision_flags flags;
   flags.config_file = o.config_file;
-  flags.config_sets = o.config_sets;
+  flags.config_sets = sets->config_sets;
   flags.annotations_file = o.annotations_file;
   flags.annotations = o.annotations;
-  flags.container_concurrency = o.container_concurrency;
+  flags.container_concurrency = cc;
   auto revision = resolve_revision_flags(flags);
   if (!revision) return revision.error_value();
 
   sim::simulation_config config;
   config.revision = *revision;
-  config.container_concurrency = o.container_concurrency;
+  config.container_concurrency = cc;
   auto cold = parse_sampler("--cold-start", o.cold_start);
   if (!cold) return cold.error_value();
   config.cold_start = *cold;
@@ -113,6 +120,9 @@ result<sim::simulation_config> make_config(const run_options& o) {
                              o.pod_creation_rate)};
   }
   config.pod_creation_rate_per_s = o.pod_creation_rate;
+  auto chosen = make_policy(policy, sets->policy_knobs, known_policies, config, o.cold_start);
+  if (!chosen) return chosen.error_value();
+  config.policy = std::move(chosen).value();
   return config;
 }
 
@@ -155,6 +165,8 @@ class progress_line {
 /// Runs every function on `threads` workers; results and timelines come back in function order, so the output
 /// does not depend on the thread count. With a pod creation rate limit and several functions, the limit is the
 /// cluster's: all functions then run in one event loop (`simulate_cluster`) on this thread.
+}  // namespace
+
 run_outcome run_functions(const sim::trace& workload, const sim::simulation_config& config, std::uint64_t seed,
                           unsigned threads, bool keep_timelines, std::ostream& err) {
   const std::size_t n = workload.functions.size();
@@ -202,7 +214,36 @@ run_outcome run_functions(const sim::trace& workload, const sim::simulation_conf
   return outcome;
 }
 
-}  // namespace
+result<sim::simulation_config> make_simulation_config(const run_options& options, const std::string& policy,
+                                                      const std::vector<std::string>& known_policies) {
+  return make_config(options, policy, known_policies);
+}
+
+result<sim::trace> load_traces(const run_options& o, std::vector<std::string>& sources) {
+  sim::trace workload;
+  const std::vector<std::string> paths = o.traces.empty() ? std::vector{default_trace_path()} : o.traces;
+  sim::trace_options trace_options;
+  auto expansion = sim::parse_minute_expansion(o.expansion);
+  if (!expansion) return expansion.error_value();
+  trace_options.expansion = *expansion;
+  trace_options.durations_file = o.durations_file;
+  for (const auto& path : paths) {
+    // Readers stream from files; a trace piped in on "-" is spooled to a temporary file first.
+    auto spooled = path == "-" ? spool_standard_input() : result<std::string>{path};
+    if (!spooled) return spooled.error_value();
+    auto opened = sim::open_trace(*spooled, trace_options);
+    if (!opened) return opened.error_value();
+    sim::trace opened_trace = std::move(opened).value();
+    for (auto& function : opened_trace.functions) {
+      // Several traces may hold the same function id: qualify ids by their file when there is more than one.
+      if (paths.size() > 1) function.id = fmt::format("{}:{}", std::filesystem::path(path).filename().string(), function.id);
+      workload.functions.push_back(std::move(function));
+    }
+    sources.push_back(path);
+  }
+  if (workload.functions.empty()) return error{"the trace has no functions"};
+  return workload;
+}
 
 std::string default_trace_path() {
   // The source tree's copy when run from a build, else the installed one.
@@ -251,11 +292,15 @@ CLI::App* add_run_command(CLI::App& app, run_options& o) {
   cmd->add_option("--think", o.think, "closed-loop think time distribution (default none)");
   cmd->add_option("--function", o.function_name, "closed-loop function name")->capture_default_str();
   cmd->add_flag("--quiet", o.quiet, "no summary table on stdout");
+  cmd->add_option("--policy", o.policy, "scaling policy: kpa, hpa, keepalive, hybrid or oracle (knobs: --set "
+                                        "NAME.KEY=VALUE, see docs/policies.md)")
+      ->check(CLI::IsMember(policy_names))
+      ->capture_default_str();
   return cmd;
 }
 
 int run_simulation(const run_options& o, std::ostream& out, std::ostream& err) {
-  auto config = make_config(o);
+  auto config = make_config(o, o.policy, {o.policy});
   if (!config) return fail(err, config.error_value());
   const unsigned threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   const bool keep_timelines = !o.timeline_file.empty() || !o.plot_file.empty() || !o.out_dir.empty();
@@ -264,6 +309,10 @@ int run_simulation(const run_options& o, std::ostream& out, std::ostream& err) {
   std::vector<std::string> sources;
   if (!o.closed.empty()) {
     if (!o.traces.empty()) return fail(err, error{"--closed replaces the trace: give one or the other"});
+    if (config->policy && config->policy->needs_future) {
+      return fail(err, error{fmt::format("--policy {} needs the future arrivals: it takes a trace, not --closed",
+                                         config->policy->name)});
+    }
     auto phases = parse_phases(o.closed);
     if (!phases) return fail(err, phases.error_value());
     sim::closed_loop_workload workload;
@@ -285,29 +334,9 @@ int run_simulation(const run_options& o, std::ostream& out, std::ostream& err) {
     outcome.functions[0].id = o.function_name;
     sources.push_back(fmt::format("closed:{}", o.closed));
   } else {
-    sim::trace workload;
-    const std::vector<std::string> paths = o.traces.empty() ? std::vector{default_trace_path()} : o.traces;
-    sim::trace_options trace_options;
-    auto expansion = sim::parse_minute_expansion(o.expansion);
-    if (!expansion) return fail(err, expansion.error_value());
-    trace_options.expansion = *expansion;
-    trace_options.durations_file = o.durations_file;
-    for (const auto& path : paths) {
-      // Readers stream from files; a trace piped in on "-" is spooled to a temporary file first.
-      auto spooled = path == "-" ? spool_standard_input() : result<std::string>{path};
-      if (!spooled) return fail(err, spooled.error_value());
-      auto opened = sim::open_trace(*spooled, trace_options);
-      if (!opened) return fail(err, opened.error_value());
-      sim::trace opened_trace = std::move(opened).value();
-      for (auto& function : opened_trace.functions) {
-        // Several traces may hold the same function id: qualify ids by their file when there is more than one.
-        if (paths.size() > 1) function.id = fmt::format("{}:{}", std::filesystem::path(path).filename().string(), function.id);
-        workload.functions.push_back(std::move(function));
-      }
-      sources.push_back(path);
-    }
-    if (workload.functions.empty()) return fail(err, error{"the trace has no functions"});
-    outcome = run_functions(workload, *config, o.seed, threads, keep_timelines, err);
+    auto workload = load_traces(o, sources);
+    if (!workload) return fail(err, workload.error_value());
+    outcome = run_functions(*workload, *config, o.seed, threads, keep_timelines, err);
   }
 
   report_options report;
@@ -318,6 +347,7 @@ int run_simulation(const run_options& o, std::ostream& out, std::ostream& err) {
   report.plot_file = o.plot_file;
   report.out_dir = o.out_dir;
   report.quiet = o.quiet;
+  report.policy = o.policy;
   if (auto failed = write_reports(outcome, *config, report, out); failed) return fail(err, *failed);
   return 0;
 }

@@ -1,6 +1,13 @@
 #pragma once
 // `scalesim run`: replays traces (or a closed-loop load) through the simulated service and reports.
 
+#include "run_report.hpp"
+
+#include <sim/arrival.hpp>
+#include <sim/simulation.hpp>
+
+#include <libscale/result.hpp>
+
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -39,6 +46,7 @@ struct run_options {
   std::string think;                      // think time for closed-loop load
   std::string function_name = "closed-loop";
   bool quiet = false;                     // no summary table
+  std::string policy = "kpa";             // --policy: kpa | hpa | keepalive | hybrid | oracle (issue #4)
 };
 
 /// The bundled sample `scalesim run` replays when given no trace (relative to the source tree or the install).
@@ -49,5 +57,19 @@ CLI::App* add_run_command(CLI::App& app, run_options& options);
 
 /// Runs the simulation: summary on `out`, diagnostics on `err`; 1 on bad input.
 int run_simulation(const run_options& options, std::ostream& out, std::ostream& err);
+
+/// The simulation config `run` would use for `options` with `policy` in place of `options.policy`
+/// (`compare` builds one per policy; `known_policies` are those whose `--set NAME.KEY` knobs are allowed).
+result<sim::simulation_config> make_simulation_config(const run_options& options, const std::string& policy,
+                                                      const std::vector<std::string>& known_policies);
+
+/// Opens every trace of `paths` (none = the bundled sample; "-" = standard input) as `run` does, ids qualified
+/// by file name when there are several; `sources` receives the paths.
+result<sim::trace> load_traces(const run_options& options, std::vector<std::string>& sources);
+
+/// Runs every function of `workload` on `threads` workers (or as one cluster under a pod creation limit);
+/// results in function order, identical for any thread count.
+run_outcome run_functions(const sim::trace& workload, const sim::simulation_config& config, std::uint64_t seed,
+                          unsigned threads, bool keep_timelines, std::ostream& err);
 
 }  // namespace scale::tools

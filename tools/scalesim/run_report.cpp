@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,7 +33,8 @@ json latency_json(const sim::latency_histogram& h) {
               {"p99", h.quantile_ms(0.99)},   {"p999", h.quantile_ms(0.999)}, {"max", h.max_ms()}};
 }
 
-/// The fields total and every function share (the JSON contract's "same fields").
+}  // namespace
+
 json result_fields(const sim::function_result& r) {
   return json{{"requests", r.requests},
               {"completed", r.completed},
@@ -70,6 +72,8 @@ json config_json(const sim::simulation_config& c) {
               {"revision_timeout", format_go_duration(c.revision_timeout)}};
 }
 
+namespace {
+
 /// Quantile of per-function values, by sorting (a few thousand functions at most).
 double quantile_of(std::vector<double> values, double q) {
   if (values.empty()) return 0.0;
@@ -77,6 +81,8 @@ double quantile_of(std::vector<double> values, double q) {
   const auto index = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1) + 0.5);
   return values[std::min(index, values.size() - 1)];
 }
+
+}  // namespace
 
 std::optional<error> write_file(const std::string& path, const std::string& text) {
   std::ofstream file(path, std::ios::binary);
@@ -86,6 +92,50 @@ std::optional<error> write_file(const std::string& path, const std::string& text
   if (!file) return error{fmt::format("{}: write failed", path)};
   return std::nullopt;
 }
+
+std::optional<error> run_gnuplot(const std::string& path, const std::vector<plot_data>& data,
+                                 const std::string& script_body) {
+  namespace fs = std::filesystem;
+  static std::atomic<unsigned> plots{0};
+  const bool png = path.size() >= 4 && path.substr(path.size() - 4) == ".png";
+  const fs::path work = fs::temp_directory_path() / fmt::format("scalesim-plot-{}-{}", ::getpid(), plots++);
+  std::error_code ec;
+  fs::create_directories(work, ec);
+  if (ec) return error{fmt::format("{}: cannot create ({})", work.string(), ec.message())};
+  std::string script = fmt::format("set terminal {}\nset output '{}'\n",
+                                   png ? "pngcairo size 1100,800" : "svg size 1100,800 dynamic background rgb 'white'",
+                                   path);
+  std::string body = script_body;
+  for (const plot_data& d : data) {
+    const fs::path file = work / d.name;
+    if (auto e = write_file(file.string(), d.text)) return e;
+    // Scripts name their data files as @NAME@.
+    const std::string token = "@" + d.name + "@";
+    for (auto at = body.find(token); at != std::string::npos; at = body.find(token, at)) {
+      body.replace(at, token.size(), "'" + file.string() + "'");
+    }
+  }
+  script += body;
+  const fs::path script_file = work / "plot.gp";
+  if (auto e = write_file(script_file.string(), script)) return e;
+  const std::string command = fmt::format("gnuplot '{}' 2>'{}'", script_file.string(), (work / "gnuplot.err").string());
+  const int status = std::system(command.c_str());
+  std::string gnuplot_err;
+  {
+    std::ifstream in(work / "gnuplot.err");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    gnuplot_err = buffer.str();
+  }
+  fs::remove_all(work, ec);
+  if (status != 0) {
+    return error{fmt::format("{}: gnuplot failed (is gnuplot installed? tools/dev/install-deps.sh installs it){}{}",
+                             path, gnuplot_err.empty() ? "" : ": ", gnuplot_err.substr(0, gnuplot_err.find('\n')))};
+  }
+  return std::nullopt;
+}
+
+namespace {
 
 /// Demand (in flight + queued), ready and desired pods summed over all functions at each tick.
 struct aggregate_row {
@@ -108,13 +158,6 @@ std::map<std::int64_t, aggregate_row> aggregate_timeline(const run_outcome& outc
 }
 
 std::optional<error> write_plot(const run_outcome& outcome, const sim::function_result& total, const std::string& path) {
-  namespace fs = std::filesystem;
-  const bool png = path.size() >= 4 && path.substr(path.size() - 4) == ".png";
-  const fs::path work = fs::temp_directory_path() / fmt::format("scalesim-plot-{}", ::getpid());
-  std::error_code ec;
-  fs::create_directories(work, ec);
-  if (ec) return error{fmt::format("{}: cannot create ({})", work.string(), ec.message())};
-
   // A day has 43 200 ticks: plot at most ~4000 points, each the maximum of its group so peaks stay visible.
   const auto rows = aggregate_timeline(outcome);
   const std::size_t group = std::max<std::size_t>(1, (rows.size() + 3999) / 4000);
@@ -142,41 +185,18 @@ std::optional<error> write_plot(const run_outcome& outcome, const sim::function_
     const double q = i / 1000.0;
     cdf += fmt::format("{} {}\n", total.latency.quantile_ms(q), q);
   }
-  const fs::path timeline_file = work / "timeline.dat";
-  const fs::path cdf_file = work / "cdf.dat";
-  const fs::path script_file = work / "plot.gp";
-  if (auto e = write_file(timeline_file.string(), timeline)) return e;
-  if (auto e = write_file(cdf_file.string(), cdf)) return e;
   const std::string script = fmt::format(
-      "set terminal {}\n"
-      "set output '{}'\n"
       "set multiplot layout 2,1\n"
       "set title 'Demand and pods over time (all functions)'\n"
       "set xlabel 'time (s)'\nset ylabel 'requests / pods'\nset key top right\nset grid\n"
-      "plot '{}' using 1:2 with steps title 'demand (in flight + queued)' lw 1, "
+      "plot @timeline.dat@ using 1:2 with steps title 'demand (in flight + queued)' lw 1, "
       "'' using 1:4 with steps title 'desired pods' lw 2, '' using 1:3 with steps title 'ready pods' lw 2\n"
       "set title 'Latency CDF'\nset xlabel 'latency (ms)'\nset ylabel 'share of requests'\nset logscale x\n"
       "set yrange [0:1]\nset xrange [{}:*]\nset key bottom right\n"
-      "plot '{}' using 1:2 with lines title 'latency' lw 2\n"
+      "plot @cdf.dat@ using 1:2 with lines title 'latency' lw 2\n"
       "unset multiplot\n",
-      png ? "pngcairo size 1100,800" : "svg size 1100,800 dynamic background rgb 'white'", path,
-      timeline_file.string(), std::max(1e-3, total.latency.quantile_ms(0.001) / 2), cdf_file.string());
-  if (auto e = write_file(script_file.string(), script)) return e;
-  const std::string command = fmt::format("gnuplot '{}' 2>'{}'", script_file.string(), (work / "gnuplot.err").string());
-  const int status = std::system(command.c_str());
-  std::string gnuplot_err;
-  {
-    std::ifstream in(work / "gnuplot.err");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    gnuplot_err = buffer.str();
-  }
-  fs::remove_all(work, ec);
-  if (status != 0) {
-    return error{fmt::format("{}: gnuplot failed (is gnuplot installed? tools/dev/install-deps.sh installs it){}{}",
-                             path, gnuplot_err.empty() ? "" : ": ", gnuplot_err.substr(0, gnuplot_err.find('\n')))};
-  }
-  return std::nullopt;
+      std::max(1e-3, total.latency.quantile_ms(0.001) / 2));
+  return run_gnuplot(path, {{"timeline.dat", timeline}, {"cdf.dat", cdf}}, script);
 }
 
 }  // namespace
@@ -193,6 +213,7 @@ std::string summary_json(const run_outcome& outcome, const sim::simulation_confi
   doc["seed"] = options.seed;
   doc["sources"] = options.sources;
   doc["config"] = config_json(config);
+  doc["policy"] = config.policy ? config.policy->name : "kpa";
   doc["total"] = result_fields(total_of(outcome.functions));
   json functions = json::array();
   for (const auto& f : outcome.functions) {
@@ -226,8 +247,9 @@ void write_timeline_csv(const run_outcome& outcome, std::ostream& out) {
 
 void print_summary(const run_outcome& outcome, const report_options& options, std::ostream& out) {
   const sim::function_result total = total_of(outcome.functions);
-  fmt::print(out, "scalesim run: {} — {} function{}, seed {}, {:.0f} s simulated\n\n", fmt::join(options.sources, ", "),
-             outcome.functions.size(), outcome.functions.size() == 1 ? "" : "s", options.seed, total.simulated_s);
+  fmt::print(out, "scalesim run: {} — {} function{}, seed {}, {:.0f} s simulated{}\n\n", fmt::join(options.sources, ", "),
+             outcome.functions.size(), outcome.functions.size() == 1 ? "" : "s", options.seed, total.simulated_s,
+             options.policy.empty() || options.policy == "kpa" ? "" : fmt::format(", policy {}", options.policy));
   const auto row = [&](const sim::function_result& r, std::string_view name) {
     fmt::print(out, "{:<24.24} {:>10} {:>9} {:>7} {:>7.2f}% {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>11.1f} {:>11.1f} {:>5} {:>7}\n",
                name, r.requests, r.cold_starts, r.failed, 100.0 * share(r.cold_starts, r.requests),

@@ -6,6 +6,8 @@
 
 #include <libscale/result.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
@@ -29,7 +31,28 @@ struct report_options {
   std::string plot_file;
   std::string out_dir;  // summary.json, timeline.csv and plot.svg inside, unless given one by one
   bool quiet = false;
+  std::string policy;  // named in the table's title unless it is the default KPA
 };
+
+/// The result fields total and every function share in the JSON (issue #3 contract: "same fields").
+nlohmann::ordered_json result_fields(const sim::function_result& r);
+
+/// The resolved autoscaling settings and the model's own, as the JSON's "config".
+nlohmann::ordered_json config_json(const sim::simulation_config& c);
+
+/// Writes `text` to `path`; the error names the file.
+std::optional<error> write_file(const std::string& path, const std::string& text);
+
+/// A data file a gnuplot script reads, named `@NAME@` in the script.
+struct plot_data {
+  std::string name;
+  std::string text;
+};
+
+/// Runs gnuplot on `script_body` (terminal and output set from `path`: .png or else SVG) with `data` in a
+/// private temporary directory; the error names `path` and gnuplot's first complaint.
+std::optional<error> run_gnuplot(const std::string& path, const std::vector<plot_data>& data,
+                                 const std::string& script_body);
 
 /// All functions merged into one total.
 sim::function_result total_of(const std::vector<sim::function_result>& functions);

@@ -9,6 +9,8 @@
 
 #include <libscale/config.hpp>
 #include <libscale/kpa.hpp>
+#include <libscale/oracle_policy.hpp>
+#include <libscale/scaling_policy.hpp>
 #include <libscale/time.hpp>
 
 #include <chrono>
@@ -17,6 +19,7 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace scale::sim {
@@ -50,6 +53,18 @@ struct service_event {
   bool operator==(const service_event&) const = default;
 };
 
+/// A scaling policy other than the simulator's own KPA loop (docs/policies.md), made afresh for every function.
+struct policy_setup {
+  /// Its name in reports (`--policy NAME`).
+  std::string name;
+  /// Makes one function's policy. `future` holds every request of that function (arrival and service time)
+  /// when `needs_future` is true (the oracle), else it is empty.
+  std::function<any_scaling_policy(std::span<const known_request> future)> make;
+  /// The policy reads the future: the function's arrivals are read ahead (memory grows with its requests) and
+  /// a closed-loop load is refused.
+  bool needs_future = false;
+};
+
 /// Everything about the service being simulated.
 struct simulation_config {
   /// Resolved per-revision autoscaling (libscale `resolve_revision`); the defaults are Knative's.
@@ -81,6 +96,11 @@ struct simulation_config {
   bool skip_idle_ticks = true;
   /// Called at every service start and end, for tests and diagnostics; empty = never called.
   std::function<void(const service_event&)> service_observer;
+  /// The policy that sizes the service; nullopt = Knative's KPA as configured by `revision` (libscale's
+  /// decider and reconciler in the simulator's own loop). With a policy, every request goes through the
+  /// activator (held there while no pod has room), the policy's initial replicas are ready at time 0, pods to
+  /// delete are picked idle ones first, and the `revision` settings other than the timeout are not used.
+  std::optional<policy_setup> policy;
 };
 
 /// One phase of a closed-loop load: `users` virtual users for `length`.
