@@ -971,9 +971,9 @@ class engine {
     }
     scrape_ages_.resize(n);
     for (std::size_t k = 0; k < n; ++k) scrape_ages_[k] = now_ - pods_[ready_[scrape_order_[k]]].created;
-    const std::vector<std::size_t> picked = pick_sample(scrape_ages_, window);
+    pick_sample(scrape_ages_, window, scrape_picked_);
     scrape_sample_.clear();
-    for (const std::size_t k : picked) scrape_sample_.push_back(scrape_stats_[scrape_order_[k]]);
+    for (const std::size_t k : scrape_picked_) scrape_sample_.push_back(scrape_stats_[scrape_order_[k]]);
     if (const auto total = extrapolate(scrape_sample_, n)) record(*total);
   }
 
@@ -1200,6 +1200,7 @@ class engine {
   std::vector<std::size_t> scrape_order_;
   std::vector<duration> scrape_ages_;
   std::vector<pod_stat> scrape_sample_;
+  std::vector<std::size_t> scrape_picked_;
 
   duration time_at_zero_{};
   time_point zero_since_{};

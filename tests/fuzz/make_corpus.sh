@@ -8,6 +8,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:?usage: make_corpus.sh DIR}"
 rm -rf "$out"
 mkdir -p "$out"/{csv_trace,azure2019_trace,azure2021_trace,distribution,go_duration,configmap,decide,decider}
+mkdir -p "$out"/{kubeconfig,kube_json,queue_proxy_stat,prometheus_text}
 
 head_of() { head -n 64 "$1"; }
 seed() {  # seed TARGET: stdin becomes one seed file, named by its SHA-1 as libFuzzer names corpus files
@@ -78,3 +79,24 @@ for pattern in '\001\000\377\020\100\200\377\001\002\003' '\000\001\002\003\004\
                '\001\377\377\377\377\377\377\377\377\000\000\000\000\000\000\000\000\001'; do
   printf "$pattern" | seed decider
 done
+
+# scale-adapter: queue-proxy Stat messages (hand-encoded protobuf: pod_name "web-1", average concurrency 2.5,
+# request count 10, timestamp 1700000000; and an empty message) and Prometheus text pages.
+printf '\x0a\x05web-1\x11\x00\x00\x00\x00\x00\x00\x04\x40\x21\x00\x00\x00\x00\x00\x00\x24\x40\x38\x80\xe2\xcf\xaa\x06' |
+  seed queue_proxy_stat
+printf '' | seed queue_proxy_stat
+for f in "$root"/tests/data/adapter/metrics/*.txt; do head_of "$f" | seed prometheus_text; done
+for f in "$root"/tests/data/adapter/kubeconfig/*.yaml "$root"/tests/data/adapter/kubeconfig/*.json; do
+  [[ -f "$f" ]] && head_of "$f" | seed kubeconfig
+done
+
+# Kubernetes JSON: the first byte picks the reader (0 Status, 1 Scale, 2 pod list, 3 watch stream, 4 pod, 5 Lease);
+# bodies as cluster-adapter.md shows them.
+printf '0{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"deployments/scale.apps \"nosuch\" not found","reason":"NotFound","details":{"name":"nosuch","group":"apps","kind":"deployments/scale"},"code":404}' | seed kube_json
+printf '1{"kind":"Scale","apiVersion":"autoscaling/v1","metadata":{"name":"web","namespace":"default","resourceVersion":"197"},"spec":{"replicas":3},"status":{"replicas":0,"selector":"app=web"}}' | seed kube_json
+printf '1{"kind":"Scale","apiVersion":"autoscaling/v1","metadata":{"name":"web","resourceVersion":"198"},"spec":{},"status":{"replicas":0,"selector":"app=web"}}' | seed kube_json
+pod='{"metadata":{"name":"web-1","annotations":{"fake-k8s/port":"8080"}},"spec":{"containers":[{"ports":[{"containerPort":8080}]}]},"status":{"phase":"Running","podIP":"10.0.0.7","conditions":[{"type":"Ready","status":"True"}]}}'
+printf '2{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"200"},"items":[%s]}' "$pod" | seed kube_json
+printf '3{"type":"ADDED","object":%s}\n{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"201"}}}\n{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Gone"}}\n' "$pod" | seed kube_json
+printf '4%s' "$pod" | seed kube_json
+printf '5{"kind":"Lease","apiVersion":"coordination.k8s.io/v1","metadata":{"name":"scale-adapter","resourceVersion":"5"},"spec":{"holderIdentity":"a","leaseDurationSeconds":15,"acquireTime":"2026-11-26T17:20:00.000000Z","renewTime":"2026-11-26T17:20:00.000000Z","leaseTransitions":1}}' | seed kube_json

@@ -3,6 +3,7 @@
 #include "decide.hpp"
 #include "run_command.hpp"
 #include "trace_command.hpp"
+#include "tune_command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   auto* compare_command = scale::tools::add_compare_command(app, compare);
   scale::tools::trace_command_options trace;
   auto* trace_command = scale::tools::add_trace_command(app, trace);
+  scale::tools::tune_options tune;
+  auto* tune_command = scale::tools::add_tune_command(app, tune);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,6 +30,7 @@ int main(int argc, char** argv) {
   if (decide_command->parsed()) return scale::tools::run_decide(decide, std::cin, std::cout, std::cerr);
   if (run_command->parsed()) return scale::tools::run_simulation(run, std::cout, std::cerr);
   if (compare_command->parsed()) return scale::tools::run_compare(compare, std::cout, std::cerr);
+  if (tune_command->parsed()) return scale::tools::run_tune(tune, std::cout, std::cerr);
   if (trace_command->parsed()) return scale::tools::run_trace(trace, std::cin, std::cout, std::cerr);
   return 0;
 }

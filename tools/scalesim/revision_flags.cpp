@@ -14,14 +14,9 @@ result<std::pair<std::string, std::string>> split_assignment(std::string_view fl
   return std::pair{std::string{text.substr(0, eq)}, std::string{text.substr(eq + 1)}};
 }
 
-namespace {
-
 std::string annotation_key(const std::string& key) {
-  // A bare key is short for the autoscaling annotation of that name.
   return key.find('/') == std::string::npos ? std::string{knative::annotation_prefix} + key : key;
 }
-
-}  // namespace
 
 result<revision_autoscaling> resolve_revision_flags(const revision_flags& flags) {
   string_map data;

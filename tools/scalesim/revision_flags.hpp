@@ -15,6 +15,9 @@ namespace scale::tools {
 /// "KEY=VALUE" split at the first '='; `flag` names the option in the error.
 result<std::pair<std::string, std::string>> split_assignment(std::string_view flag, std::string_view text);
 
+/// An annotation key as given on the command line: a bare KEY means `autoscaling.knative.dev/KEY`.
+std::string annotation_key(const std::string& key);
+
 /// Where a revision's autoscaling comes from, in the order Knative applies it.
 struct revision_flags {
   std::string config_file;               // config-autoscaler ConfigMap YAML, or empty

@@ -94,7 +94,7 @@ std::optional<error> write_file(const std::string& path, const std::string& text
 }
 
 std::optional<error> run_gnuplot(const std::string& path, const std::vector<plot_data>& data,
-                                 const std::string& script_body) {
+                                 const std::string& script_body, std::string_view size) {
   namespace fs = std::filesystem;
   static std::atomic<unsigned> plots{0};
   const bool png = path.size() >= 4 && path.substr(path.size() - 4) == ".png";
@@ -103,7 +103,8 @@ std::optional<error> run_gnuplot(const std::string& path, const std::vector<plot
   fs::create_directories(work, ec);
   if (ec) return error{fmt::format("{}: cannot create ({})", work.string(), ec.message())};
   std::string script = fmt::format("set terminal {}\nset output '{}'\n",
-                                   png ? "pngcairo size 1100,800" : "svg size 1100,800 dynamic background rgb 'white'",
+                                   png ? fmt::format("pngcairo size {}", size)
+                                       : fmt::format("svg size {} dynamic background rgb 'white'", size),
                                    path);
   std::string body = script_body;
   for (const plot_data& d : data) {

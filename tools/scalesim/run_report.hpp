@@ -12,6 +12,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace scale::tools {
@@ -52,7 +53,7 @@ struct plot_data {
 /// Runs gnuplot on `script_body` (terminal and output set from `path`: .png or else SVG) with `data` in a
 /// private temporary directory; the error names `path` and gnuplot's first complaint.
 std::optional<error> run_gnuplot(const std::string& path, const std::vector<plot_data>& data,
-                                 const std::string& script_body);
+                                 const std::string& script_body, std::string_view size = "1100,800");
 
 /// All functions merged into one total.
 sim::function_result total_of(const std::vector<sim::function_result>& functions);

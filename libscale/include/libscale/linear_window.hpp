@@ -66,18 +66,26 @@ class linear_buckets {
           // 4a. Silent for a whole window: forget everything and start a partial window again.
           reset_at(bucket);
         } else {
-          // 4b. Buckets between the newest write and this one had no data: they become zeros.
+          // 4b. Buckets between the newest write and this one had no data: they become zeros. The slots
+          //     follow the newest one round the ring (no division on the per-second path).
+          std::size_t slot = last_slot_;
           for (std::int64_t i = last_write_ + 1; i <= bucket; ++i) {
-            double& slot = buckets_[detail::ring_slot(i, nb)];
-            total_ -= slot;
-            slot = 0.0;
+            slot = next_slot(slot);
+            total_ -= buckets_[slot];
+            buckets_[slot] = 0.0;
           }
+          last_write_ = bucket;
+          last_slot_ = slot;
         }
-        last_write_ = bucket;
+      } else {
+        // 5a. A late write adds to its own slot.
+        buckets_[detail::ring_slot(bucket, nb)] += value;
+        total_ += value;
+        return;
       }
     }
-    // 5. Same-bucket (and late) writes add up.
-    buckets_[detail::ring_slot(bucket, nb)] += value;
+    // 5b. Writes to the newest bucket add up.
+    buckets_[last_slot_] += value;
     total_ += value;
   }
 
@@ -95,7 +103,11 @@ class linear_buckets {
     if (since_last < nb) {
       // The slots after the newest write still hold data a window older than `now`: leave them out.
       double remaining = total_;
-      for (std::int64_t i = last_write_ + 1; i <= now; ++i) remaining -= buckets_[detail::ring_slot(i, nb)];
+      std::size_t slot = last_slot_;
+      for (std::int64_t i = last_write_ + 1; i <= now; ++i) {
+        slot = next_slot(slot);
+        remaining -= buckets_[slot];
+      }
       const double valid = std::min(history_buckets(), static_cast<double>(nb - since_last));
       return detail::round_to_digits(remaining / valid, 6);
     }
@@ -130,6 +142,7 @@ class linear_buckets {
     buckets_ = std::move(fresh);
     total_ = fresh_total;
     idle_limit_ = idle_limit;
+    if (last_write_ != no_bucket) last_slot_ = detail::ring_slot(last_write_, new_nb);
   }
 
   /// Number of slots in the ring.
@@ -161,7 +174,10 @@ class linear_buckets {
     total_ = 0.0;
     first_write_ = bucket;
     last_write_ = bucket;
+    last_slot_ = detail::ring_slot(bucket, bucket_count());
   }
+
+  std::size_t next_slot(std::size_t slot) const { return slot + 1 == buckets_.size() ? 0 : slot + 1; }
 
   // Buckets from the first write to the newest one, inclusive. Without a first write Knative measures
   // from the zero time, which is longer than any window.
@@ -177,6 +193,8 @@ class linear_buckets {
   std::int64_t idle_limit_;
   std::int64_t first_write_ = no_bucket;
   std::int64_t last_write_ = no_bucket;
+  // The ring slot of last_write_ (valid while there is one).
+  std::size_t last_slot_ = 0;
   double total_ = 0.0;
 };
 

@@ -204,10 +204,10 @@ inline std::size_t population_mean_sample_size(std::size_t population) {
 /// Which pods a direct scrape reads, as indices into `pod_ages` (Knative `serviceScraper.scrapePods` with
 /// `PodIPsSplitByAge`): the sample size for all of them, old pods (age ≥ `stable_window`) first and young
 /// pods only to fill. Knative shuffles the group it draws from; this keeps input order, so shuffle the
-/// input for a random draw.
-inline std::vector<std::size_t> pick_sample(std::span<const duration> pod_ages, duration stable_window) {
+/// input for a random draw. Fills `picked` (cleared first, its storage reused: the simulator scrapes every second).
+inline void pick_sample(std::span<const duration> pod_ages, duration stable_window, std::vector<std::size_t>& picked) {
   const std::size_t wanted = population_mean_sample_size(pod_ages.size());
-  std::vector<std::size_t> picked;
+  picked.clear();
   picked.reserve(wanted);
   for (int pass = 0; pass < 2; ++pass) {
     const bool want_old = pass == 0;
@@ -215,6 +215,12 @@ inline std::vector<std::size_t> pick_sample(std::span<const duration> pod_ages, 
       if ((pod_ages[i] >= stable_window) == want_old) picked.push_back(i);
     }
   }
+}
+
+/// `pick_sample` into a new vector.
+inline std::vector<std::size_t> pick_sample(std::span<const duration> pod_ages, duration stable_window) {
+  std::vector<std::size_t> picked;
+  pick_sample(pod_ages, stable_window, picked);
   return picked;
 }
 
