@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #ifndef LIBSCALE_TEST_DATA_DIR
 #define LIBSCALE_TEST_DATA_DIR "tests/data"
 #endif
@@ -52,7 +54,8 @@ std::string read_file(const fs::path& path) {
 }
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "scalesim-compare-test";
+  // One directory per process: CTest runs the test cases of this file in parallel processes.
+  const fs::path dir = fs::temp_directory_path() / ("scalesim-compare-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
 }

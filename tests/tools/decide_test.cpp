@@ -216,6 +216,10 @@ TEST_CASE("decide: bad input names the key, field or line and exits 1") {
       {"empty input", {}, "", "scalesim decide: <stdin>: empty input, expected a header line\n"},
       {"bad reachable", {}, "time_s,concurrency,reachable\n0,1,yes\n",
        "scalesim decide: <stdin>:2: reachable = \"yes\": expected 0 or 1\n"},
+      // 2e7 s at the 2 s tick is 10 000 001 decisions, one over the bound; 19 999 998 s would be the last allowed.
+      {"too many decisions", {}, "time_s,concurrency\n0,1\n20000000,1\n",
+       "scalesim decide: <stdin>:3: time_s = 20000000: replaying to it takes 10000001 decisions at --tick 2 (at "
+       "most 10000000); raise --tick or split the input\n"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

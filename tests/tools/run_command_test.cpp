@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #ifndef LIBSCALE_TEST_DATA_DIR
 #define LIBSCALE_TEST_DATA_DIR "tests/data"
 #endif
@@ -41,7 +43,8 @@ std::string read_file(const fs::path& path) {
 }
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "scalesim-run-test";
+  // One directory per process: CTest runs the test cases of this file in parallel processes.
+  const fs::path dir = fs::temp_directory_path() / ("scalesim-run-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
 }

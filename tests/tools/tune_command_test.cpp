@@ -15,6 +15,8 @@
 #include <sstream>
 #include <string>
 
+#include <unistd.h>
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -42,7 +44,8 @@ std::string read_file(const fs::path& path) {
 }
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "scalesim-tune-test";
+  // One directory per process: CTest runs the test cases of this file in parallel processes.
+  const fs::path dir = fs::temp_directory_path() / ("scalesim-tune-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
 }

@@ -2,6 +2,7 @@
 
 #include "policy_flags.hpp"
 #include "run_report.hpp"
+#include "shard_file.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -63,11 +64,10 @@ std::string ratio_text(double pod_seconds, std::optional<double> oracle) {
 }
 
 void print_table(const std::vector<policy_outcome>& runs, std::optional<double> oracle,
-                 const std::vector<std::string>& sources, const compare_options& o, std::int32_t cc,
-                 std::ostream& out) {
+                 const std::vector<std::string>& sources, std::uint64_t seed, std::int32_t cc, std::ostream& out) {
   fmt::print(out, "scalesim compare: {} — {} function{}, seed {}, container concurrency {}\n\n",
              fmt::join(sources, ", "), runs.front().outcome.functions.size(),
-             runs.front().outcome.functions.size() == 1 ? "" : "s", o.run.seed, cc);
+             runs.front().outcome.functions.size() == 1 ? "" : "s", seed, cc);
   fmt::print(out, "{:<10} {:>10} {:>9} {:>8} {:>9} {:>9} {:>7} {:>13} {:>13} {:>8}\n", "policy", "requests", "cold",
              "cold %", "p50 ms", "p99 ms", "failed", "pod-s", "idle pod-s", "÷ oracle");
   for (const auto& r : runs) {
@@ -90,12 +90,11 @@ std::vector<double> function_cold_shares(const run_outcome& outcome) {
 }
 
 std::string compare_json(const std::vector<policy_outcome>& runs, std::optional<double> oracle,
-                         const std::vector<std::string>& sources, const compare_options& o,
-                         const sim::simulation_config& config) {
+                         const std::vector<std::string>& sources, std::uint64_t seed, const json& config) {
   json doc;
-  doc["seed"] = o.run.seed;
+  doc["seed"] = seed;
   doc["sources"] = sources;
-  doc["config"] = config_json(config);
+  doc["config"] = config;
   doc["oracle_pod_seconds"] = oracle ? json(*oracle) : json(nullptr);
   json policies = json::array();
   for (const auto& r : runs) {
@@ -141,11 +140,14 @@ std::optional<error> write_compare_plot(const std::vector<policy_outcome>& runs,
     data.push_back({name, cdf});
     cdf_plots += fmt::format("{}@{}@ using 1:2 with steps lw 2 title '{}'", k == 0 ? "" : ", ", name, runs[k].name);
   }
+  // Every plot is titled (or notitle): an untitled one is named by its command, temporary path included, in the
+  // SVG, which would then differ from run to run.
   const std::string script = fmt::format(
       "set multiplot layout 1,2\n"
       "set title 'Cold starts vs idle pod time'\nset xlabel 'cold-start share of requests (%)'\n"
       "set ylabel 'idle pod-hours'\nset grid\nset key off\nset offsets graph 0.1, graph 0.1, graph 0.1, graph 0.1\n"
-      "plot @points.dat@ using 2:3 with points pt 7 ps 1.5, '' using 2:3:1 with labels offset 1,1 left\n"
+      "plot @points.dat@ using 2:3 with points pt 7 ps 1.5 notitle, "
+      "'' using 2:3:1 with labels offset 1,1 left notitle\n"
       "set title 'Cold-start share per function (CDF over functions)'\nset xlabel 'cold-start share (%)'\n"
       "set ylabel 'share of functions'\nset yrange [0:1]\nset xrange [0:100]\nset key bottom right\nset offsets 0,0,0,0\n"
       "plot {}\n"
@@ -157,8 +159,9 @@ std::optional<error> write_compare_plot(const std::vector<policy_outcome>& runs,
 /// Policies settle at different times (the HPA keeps its minimum pods and stops at the last request; the oracle
 /// drains its last pod): each function is billed over the same span for every policy, the latest natural end
 /// among them, by running again up to it the functions of policies that ended earlier.
-void extend_to_common_end(const sim::trace& workload, const std::vector<sim::simulation_config>& configs,
-                          std::vector<policy_outcome>& runs, std::uint64_t seed, unsigned threads) {
+void extend_to_common_end(const sim::trace& workload, const std::vector<std::size_t>& indices,
+                          const std::vector<sim::simulation_config>& configs, std::vector<policy_outcome>& runs,
+                          std::uint64_t seed, unsigned threads) {
   const std::size_t n = workload.functions.size();
   std::vector<double> end_s(n, 0.0);
   for (const auto& r : runs) {
@@ -176,7 +179,7 @@ void extend_to_common_end(const sim::trace& workload, const std::vector<sim::sim
       const auto [k, i] = reruns[j];
       sim::simulation_config config = configs[k];
       config.until = std::chrono::duration_cast<duration>(std::chrono::duration<double>(end_s[i]));
-      const std::uint64_t function_seed = sim::function_seed(seed, i);
+      const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
       auto arrivals = workload.functions[i].open(function_seed);
       sim::function_result r = sim::simulate(*arrivals, config, function_seed);
       r.id = workload.functions[i].id;
@@ -228,10 +231,48 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--threads", r.threads, "worker threads (0 = all cores)")->capture_default_str();
   cmd->add_flag("--quiet", r.quiet, "no table on stdout");
+  cmd->add_option("--shard", r.shard,
+                  "run only functions i with i mod N = I: I/N, or auto/N with I from JOB_COMPLETION_INDEX; writes a "
+                  "shard file for scalesim merge");
+  cmd->add_option("--shard-out", r.shard_out, "the shard file (default: shard-I.json in --out)");
   return cmd;
 }
 
+std::optional<error> write_compare_reports(const compare_results& results, const run_options& o, std::ostream& out) {
+  std::vector<policy_outcome> runs;
+  std::optional<double> oracle;
+  for (const auto& run : results.runs) {
+    runs.push_back(policy_outcome{run.name, run.outcome, total_of(run.outcome.functions)});
+    if (run.name == "oracle") oracle = runs.back().total.pod_seconds;
+  }
+  if (!o.quiet) print_table(runs, oracle, results.sources, results.seed, results.container_concurrency, out);
+  std::string json_file = o.json_file;
+  std::string plot_file = o.plot_file;
+  if (!o.out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_dir, ec);
+    if (ec) return error{fmt::format("{}: cannot create ({})", o.out_dir, ec.message())};
+    if (json_file.empty()) json_file = (std::filesystem::path(o.out_dir) / "compare.json").string();
+    if (plot_file.empty()) plot_file = (std::filesystem::path(o.out_dir) / "compare.svg").string();
+  }
+  if (!json_file.empty()) {
+    if (auto e = write_file(json_file, compare_json(runs, oracle, results.sources, results.seed, results.config))) {
+      return e;
+    }
+  }
+  if (!plot_file.empty()) {
+    if (auto e = write_compare_plot(runs, plot_file)) return e;
+  }
+  if (!o.quiet) {
+    if (!json_file.empty()) fmt::print(out, "\njson: {}\n", json_file);
+    if (!plot_file.empty()) fmt::print(out, "plot: {}\n", plot_file);
+  }
+  return std::nullopt;
+}
+
 int run_compare(const compare_options& o, std::ostream& out, std::ostream& err) {
+  auto shard = shard_from_flags(o.run);
+  if (!shard) return fail(err, shard.error_value());
   auto names = parse_policy_list(o.policies);
   if (!names) return fail(err, names.error_value());
   std::vector<sim::simulation_config> configs;
@@ -240,46 +281,63 @@ int run_compare(const compare_options& o, std::ostream& out, std::ostream& err) 
     if (!config) return fail(err, config.error_value());
     configs.push_back(std::move(config).value());
   }
+  std::optional<std::string> shard_path;
+  std::optional<nlohmann::ordered_json> inputs;
+  if (*shard) {
+    auto path = shard_output_path(o.run, (*shard)->index);
+    if (!path) return fail(err, path.error_value());
+    shard_path = *path;
+    auto described = shard_inputs("compare", o.run, *names, (*shard)->count, false);
+    if (!described) return fail(err, described.error_value());
+    inputs = std::move(described).value();
+  }
   std::vector<std::string> sources;
   auto workload = load_traces(o.run, sources);
   if (!workload) return fail(err, workload.error_value());
+  const std::size_t functions_total = workload->functions.size();
+  // A shard simulates its functions only, each with the seed of its index in the whole trace.
+  std::vector<std::size_t> indices = *shard ? shard_function_indices(functions_total, **shard)
+                                            : shard_function_indices(functions_total, shard_spec{});
+  const sim::trace mine = *shard ? select_functions(std::move(workload).value(), indices) : std::move(workload).value();
   const unsigned threads = o.run.threads != 0 ? o.run.threads : std::max(1u, std::thread::hardware_concurrency());
 
   std::vector<policy_outcome> runs;
   for (std::size_t k = 0; k < names->size(); ++k) {
-    runs.push_back(policy_outcome{(*names)[k], run_functions(*workload, configs[k], o.run.seed, threads, false, err), {}});
+    runs.push_back(
+        policy_outcome{(*names)[k], run_functions(mine, indices, configs[k], o.run.seed, threads, false, err), {}});
   }
   if (!o.run.until.empty()) {
     // Every run already covers exactly [0, until].
   } else {
-    extend_to_common_end(*workload, configs, runs, o.run.seed, threads);
-  }
-  std::optional<double> oracle;
-  for (auto& r : runs) {
-    r.total = total_of(r.outcome.functions);
-    if (r.name == "oracle") oracle = r.total.pod_seconds;
+    extend_to_common_end(mine, indices, configs, runs, o.run.seed, threads);
   }
 
-  if (!o.run.quiet) print_table(runs, oracle, sources, o, configs.front().container_concurrency, out);
-  std::string json_file = o.run.json_file;
-  std::string plot_file = o.run.plot_file;
-  if (!o.run.out_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(o.run.out_dir, ec);
-    if (ec) return fail(err, error{fmt::format("{}: cannot create ({})", o.run.out_dir, ec.message())});
-    if (json_file.empty()) json_file = (std::filesystem::path(o.run.out_dir) / "compare.json").string();
-    if (plot_file.empty()) plot_file = (std::filesystem::path(o.run.out_dir) / "compare.svg").string();
+  if (*shard) {
+    shard_file file;
+    file.command = "compare";
+    file.shard = **shard;
+    file.fingerprint = fingerprint_of(*inputs);
+    file.inputs = std::move(*inputs);
+    file.functions_total = functions_total;
+    file.seed = o.run.seed;
+    file.sources = sources;
+    file.config = config_json(configs.front());
+    file.container_concurrency = configs.front().container_concurrency;
+    for (auto& r : runs) file.runs.push_back(shard_run{r.name, indices, std::move(r.outcome)});
+    if (auto e = write_file(*shard_path, shard_file_text(file))) return fail(err, *e);
+    if (!o.run.quiet) {
+      fmt::print(out, "scalesim compare: shard {}/{}: {} of {} functions -> {}\n", file.shard.index, file.shard.count,
+                 indices.size(), functions_total, *shard_path);
+    }
+    return 0;
   }
-  if (!json_file.empty()) {
-    if (auto e = write_file(json_file, compare_json(runs, oracle, sources, o, configs.front()))) return fail(err, *e);
-  }
-  if (!plot_file.empty()) {
-    if (auto e = write_compare_plot(runs, plot_file)) return fail(err, *e);
-  }
-  if (!o.run.quiet) {
-    if (!json_file.empty()) fmt::print(out, "\njson: {}\n", json_file);
-    if (!plot_file.empty()) fmt::print(out, "plot: {}\n", plot_file);
-  }
+  compare_results results;
+  results.seed = o.run.seed;
+  results.sources = sources;
+  results.config = config_json(configs.front());
+  results.container_concurrency = configs.front().container_concurrency;
+  for (auto& r : runs) results.runs.push_back(policy_run{r.name, std::move(r.outcome)});
+  if (auto e = write_compare_reports(results, o.run, out)) return fail(err, *e);
   return 0;
 }
 

@@ -242,6 +242,9 @@ int replay_averages(const csv_table& table, const replay_setup& setup, std::ostr
   return 0;
 }
 
+/// Most decisions a samples replay prints (about 231 days at the 2 s tick).
+constexpr std::int64_t max_decisions = 10'000'000;
+
 int replay_samples(const csv_table& table, const replay_setup& setup, duration tick, std::ostream& out,
                    std::ostream& err) {
   const std::size_t time_col = *table.column("time_s");
@@ -272,6 +275,14 @@ int replay_samples(const csv_table& table, const replay_setup& setup, duration t
     auto reachable = read_reachable(table, row, columns);
     if (!reachable) return fail(err, reachable.error_value());
     samples.push_back(sample{*time, *value, *ready, *reachable});
+  }
+  // One decision per tick from 0 to the last sample: a stray huge time_s would print billions of rows.
+  if (!samples.empty() && samples.back().time / tick >= max_decisions) {
+    const auto& row = table.rows.back();
+    return fail(err, error{row_error(table, row, fmt::format("time_s = {}: replaying to it takes {} decisions at "
+                                                             "--tick {} (at most {}); raise --tick or split the input",
+                                                             row.fields[time_col], samples.back().time / tick + 1,
+                                                             sim::seconds_text(tick), max_decisions))});
   }
 
   fmt::print(out, "{}", output_header);

@@ -1,6 +1,7 @@
 // scalesim: the libscale command line.
 #include "compare_command.hpp"
 #include "decide.hpp"
+#include "merge_command.hpp"
 #include "run_command.hpp"
 #include "trace_command.hpp"
 #include "tune_command.hpp"
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   auto* run_command = scale::tools::add_run_command(app, run);
   scale::tools::compare_options compare;
   auto* compare_command = scale::tools::add_compare_command(app, compare);
+  scale::tools::merge_options merge;
+  auto* merge_command = scale::tools::add_merge_command(app, merge);
   scale::tools::trace_command_options trace;
   auto* trace_command = scale::tools::add_trace_command(app, trace);
   scale::tools::tune_options tune;
@@ -30,6 +33,7 @@ int main(int argc, char** argv) {
   if (decide_command->parsed()) return scale::tools::run_decide(decide, std::cin, std::cout, std::cerr);
   if (run_command->parsed()) return scale::tools::run_simulation(run, std::cout, std::cerr);
   if (compare_command->parsed()) return scale::tools::run_compare(compare, std::cout, std::cerr);
+  if (merge_command->parsed()) return scale::tools::run_merge(merge, std::cout, std::cerr);
   if (tune_command->parsed()) return scale::tools::run_tune(tune, std::cout, std::cerr);
   if (trace_command->parsed()) return scale::tools::run_trace(trace, std::cin, std::cout, std::cerr);
   return 0;

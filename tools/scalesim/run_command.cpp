@@ -4,6 +4,7 @@
 #include "policy_flags.hpp"
 #include "revision_flags.hpp"
 #include "run_report.hpp"
+#include "shard_file.hpp"
 
 #include <sim/distribution.hpp>
 #include <sim/simulation.hpp>
@@ -169,6 +170,14 @@ class progress_line {
 
 run_outcome run_functions(const sim::trace& workload, const sim::simulation_config& config, std::uint64_t seed,
                           unsigned threads, bool keep_timelines, std::ostream& err) {
+  std::vector<std::size_t> indices(workload.functions.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
+  return run_functions(workload, indices, config, seed, threads, keep_timelines, err);
+}
+
+run_outcome run_functions(const sim::trace& workload, const std::vector<std::size_t>& indices,
+                          const sim::simulation_config& config, std::uint64_t seed, unsigned threads,
+                          bool keep_timelines, std::ostream& err) {
   const std::size_t n = workload.functions.size();
   run_outcome outcome;
   outcome.functions.resize(n);
@@ -179,7 +188,7 @@ run_outcome run_functions(const sim::trace& workload, const sim::simulation_conf
     std::vector<std::unique_ptr<sim::arrival_source>> sources(n);
     std::vector<sim::cluster_function> cluster(n);
     for (std::size_t i = 0; i < n; ++i) {
-      cluster[i].seed = sim::function_seed(seed, i);
+      cluster[i].seed = sim::function_seed(seed, indices[i]);
       sources[i] = workload.functions[i].open(cluster[i].seed);
       cluster[i].arrivals = sources[i].get();
       if (keep_timelines) {
@@ -197,7 +206,7 @@ run_outcome run_functions(const sim::trace& workload, const sim::simulation_conf
   auto worker = [&] {
     for (std::size_t i = next++; i < n; i = next++) {
       const auto& function = workload.functions[i];
-      const std::uint64_t function_seed = sim::function_seed(seed, i);
+      const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
       auto arrivals = function.open(function_seed);
       sim::timeline_sink sink;
       if (keep_timelines) sink = [&rows = outcome.timelines[i]](const sim::timeline_row& row) { rows.push_back(row); };
@@ -296,12 +305,70 @@ CLI::App* add_run_command(CLI::App& app, run_options& o) {
                                         "NAME.KEY=VALUE, see docs/policies.md)")
       ->check(CLI::IsMember(policy_names))
       ->capture_default_str();
+  cmd->add_option("--shard", o.shard,
+                  "run only functions i with i mod N = I: I/N, or auto/N with I from JOB_COMPLETION_INDEX; writes a "
+                  "shard file for scalesim merge");
+  cmd->add_option("--shard-out", o.shard_out, "the shard file (default: shard-I.json in --out)");
+  cmd->add_flag("--shard-timelines", o.shard_timelines,
+                "keep the per-tick timelines in the shard file, so merge can write --timeline and --plot");
   return cmd;
 }
 
+namespace {
+
+/// `run --shard`: simulates this shard's functions and writes the shard file `scalesim merge` reads.
+int run_shard(const run_options& o, const sim::simulation_config& config, shard_spec shard, unsigned threads,
+              std::ostream& out, std::ostream& err) {
+  if (!o.closed.empty()) return fail(err, error{"--shard: a closed-loop run is one function; it cannot be sharded"});
+  if (config.pod_creation_rate_per_s > 0 && shard.count > 1) {
+    return fail(err, error{"--shard: with --pod-creation-rate all functions share one cluster's limit, so a shard "
+                           "alone would not give the unsharded results"});
+  }
+  auto path = shard_output_path(o, shard.index);
+  if (!path) return fail(err, path.error_value());
+  auto inputs = shard_inputs("run", o, {o.policy}, shard.count, o.shard_timelines);
+  if (!inputs) return fail(err, inputs.error_value());
+  std::vector<std::string> sources;
+  auto workload = load_traces(o, sources);
+  if (!workload) return fail(err, workload.error_value());
+
+  shard_file file;
+  file.command = "run";
+  file.shard = shard;
+  file.fingerprint = fingerprint_of(*inputs);
+  file.inputs = std::move(inputs).value();
+  file.functions_total = workload->functions.size();
+  file.seed = o.seed;
+  file.sources = sources;
+  file.config = config_json(config);
+  file.policy_flag = o.policy;
+  file.container_concurrency = config.container_concurrency;
+  file.timelines = o.shard_timelines;
+  shard_run run;
+  run.policy = policy_name(config);
+  run.indices = shard_function_indices(file.functions_total, shard);
+  const sim::trace mine = select_functions(std::move(workload).value(), run.indices);
+  run.outcome = run_functions(mine, run.indices, config, o.seed, threads, o.shard_timelines, err);
+  file.runs.push_back(std::move(run));
+  if (auto e = write_file(*path, shard_file_text(file))) return fail(err, *e);
+  if (!o.quiet) {
+    fmt::print(out, "scalesim run: shard {}/{}: {} of {} functions -> {}\n", shard.index, shard.count,
+               file.runs.front().indices.size(), file.functions_total, *path);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int run_simulation(const run_options& o, std::ostream& out, std::ostream& err) {
+  auto shard = shard_from_flags(o);
+  if (!shard) return fail(err, shard.error_value());
   auto config = make_config(o, o.policy, {o.policy});
   if (!config) return fail(err, config.error_value());
+  if (*shard) {
+    const unsigned threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+    return run_shard(o, *config, **shard, threads, out, err);
+  }
   const unsigned threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   const bool keep_timelines = !o.timeline_file.empty() || !o.plot_file.empty() || !o.out_dir.empty();
 

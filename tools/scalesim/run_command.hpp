@@ -47,6 +47,9 @@ struct run_options {
   std::string function_name = "closed-loop";
   bool quiet = false;                     // no summary table
   std::string policy = "kpa";             // --policy: kpa | hpa | keepalive | hybrid | oracle (issue #4)
+  std::string shard;                      // --shard I/N or auto/N: run only functions i with i mod N = I (issue #5)
+  std::string shard_out;                  // --shard-out FILE: the shard file (default DIR/shard-I.json with --out)
+  bool shard_timelines = false;           // --shard-timelines: keep timelines in the shard file for merge
 };
 
 /// The bundled sample `scalesim run` replays when given no trace (relative to the source tree or the install).
@@ -71,5 +74,11 @@ result<sim::trace> load_traces(const run_options& options, std::vector<std::stri
 /// results in function order, identical for any thread count.
 run_outcome run_functions(const sim::trace& workload, const sim::simulation_config& config, std::uint64_t seed,
                           unsigned threads, bool keep_timelines, std::ostream& err);
+
+/// As above for part of a trace: function k of `workload` is function `indices[k]` of the whole trace and keeps
+/// that function's seed, `function_seed(seed, indices[k])`, so its result equals the unsharded run's.
+run_outcome run_functions(const sim::trace& workload, const std::vector<std::size_t>& indices,
+                          const sim::simulation_config& config, std::uint64_t seed, unsigned threads,
+                          bool keep_timelines, std::ostream& err);
 
 }  // namespace scale::tools

@@ -209,12 +209,19 @@ sim::function_result total_of(const std::vector<sim::function_result>& functions
   return total;
 }
 
+std::string policy_name(const sim::simulation_config& config) { return config.policy ? config.policy->name : "kpa"; }
+
 std::string summary_json(const run_outcome& outcome, const sim::simulation_config& config, const report_options& options) {
+  return summary_json(outcome, config_json(config), policy_name(config), options);
+}
+
+std::string summary_json(const run_outcome& outcome, const nlohmann::ordered_json& config, std::string_view policy,
+                         const report_options& options) {
   json doc;
   doc["seed"] = options.seed;
   doc["sources"] = options.sources;
-  doc["config"] = config_json(config);
-  doc["policy"] = config.policy ? config.policy->name : "kpa";
+  doc["config"] = config;
+  doc["policy"] = policy;
   doc["total"] = result_fields(total_of(outcome.functions));
   json functions = json::array();
   for (const auto& f : outcome.functions) {
@@ -277,6 +284,11 @@ void print_summary(const run_outcome& outcome, const report_options& options, st
 
 std::optional<error> write_reports(const run_outcome& outcome, const sim::simulation_config& config,
                                    const report_options& options, std::ostream& out) {
+  return write_reports(outcome, config_json(config), policy_name(config), options, out);
+}
+
+std::optional<error> write_reports(const run_outcome& outcome, const nlohmann::ordered_json& config,
+                                   std::string_view policy, const report_options& options, std::ostream& out) {
   namespace fs = std::filesystem;
   std::string json_file = options.json_file;
   std::string timeline_file = options.timeline_file;
@@ -291,7 +303,7 @@ std::optional<error> write_reports(const run_outcome& outcome, const sim::simula
   }
   if (!options.quiet) print_summary(outcome, options, out);
   if (!json_file.empty()) {
-    if (auto e = write_file(json_file, summary_json(outcome, config, options))) return e;
+    if (auto e = write_file(json_file, summary_json(outcome, config, policy, options))) return e;
   }
   if (!timeline_file.empty()) {
     std::ostringstream csv;

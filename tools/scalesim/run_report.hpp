@@ -58,8 +58,15 @@ std::optional<error> run_gnuplot(const std::string& path, const std::vector<plot
 /// All functions merged into one total.
 sim::function_result total_of(const std::vector<sim::function_result>& functions);
 
+/// The policy's name as the JSON reports it ("kpa" for the simulator's own loop).
+std::string policy_name(const sim::simulation_config& config);
+
 /// The JSON summary (issue #3 contract: seed, total{...}, functions[{id, ...}]).
 std::string summary_json(const run_outcome& outcome, const sim::simulation_config& config, const report_options& options);
+
+/// The same from the config already as `config_json` and the policy's name (`scalesim merge` has no config).
+std::string summary_json(const run_outcome& outcome, const nlohmann::ordered_json& config, std::string_view policy,
+                         const report_options& options);
 
 /// The per-tick timeline as CSV (issue #3 contract header).
 void write_timeline_csv(const run_outcome& outcome, std::ostream& out);
@@ -70,5 +77,9 @@ void print_summary(const run_outcome& outcome, const report_options& options, st
 /// Writes everything `options` asks for; an error names the file that could not be written.
 std::optional<error> write_reports(const run_outcome& outcome, const sim::simulation_config& config,
                                    const report_options& options, std::ostream& out);
+
+/// The same from the config already as `config_json` and the policy's name (`scalesim merge`).
+std::optional<error> write_reports(const run_outcome& outcome, const nlohmann::ordered_json& config,
+                                   std::string_view policy, const report_options& options, std::ostream& out);
 
 }  // namespace scale::tools
