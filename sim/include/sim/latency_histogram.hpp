@@ -9,6 +9,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace scale::sim {
 
@@ -36,6 +39,50 @@ class latency_histogram {
     sum_ms_ += other.sum_ms_;
     min_ms_seen_ = std::min(min_ms_seen_, other.min_ms_seen_);
     max_ms_seen_ = std::max(max_ms_seen_, other.max_ms_seen_);
+  }
+
+  /// Everything a histogram holds, for saving it exactly (`scalesim run --shard` files) and rebuilding it.
+  struct state {
+    /// (bin index, count) for every non-empty bin, in bin order.
+    std::vector<std::pair<int, std::uint64_t>> bins;
+    std::uint64_t count = 0;
+    double sum_ms = 0;
+    /// +infinity while empty.
+    double min_ms = std::numeric_limits<double>::infinity();
+    double max_ms = 0;
+  };
+
+  /// Number of bins; a `state` bin index is below it.
+  static constexpr int bin_count() { return bins; }
+
+  /// This histogram's state.
+  state saved() const {
+    state s{{}, count_, sum_ms_, min_ms_seen_, max_ms_seen_};
+    for (int i = 0; i < bins; ++i) {
+      const auto n = static_cast<std::uint64_t>(histogram_.at(i));
+      if (n != 0) s.bins.emplace_back(i, n);
+    }
+    return s;
+  }
+
+  /// The histogram `saved()` described, or nullopt when `s` is inconsistent: a bin index out of range or
+  /// repeated, or bin counts that do not add up to `count`.
+  static std::optional<latency_histogram> restored(const state& s) {
+    latency_histogram h;
+    std::uint64_t in_bins = 0;
+    int previous = -1;
+    for (const auto& [index, n] : s.bins) {
+      if (index <= previous || index >= bins) return std::nullopt;
+      h.histogram_.at(index) = static_cast<double>(n);
+      in_bins += n;
+      previous = index;
+    }
+    if (in_bins != s.count) return std::nullopt;
+    h.count_ = s.count;
+    h.sum_ms_ = s.sum_ms;
+    h.min_ms_seen_ = s.min_ms;
+    h.max_ms_seen_ = s.max_ms;
+    return h;
   }
 
   std::uint64_t count() const { return count_; }

@@ -1,0 +1,95 @@
+#pragma once
+// `--shard I/N` and the shard files `scalesim merge` combines (issue #5): which functions a shard runs, what it
+// writes, and reading it back exactly (docs/simulator.md, "Sharding").
+
+#include "run_report.hpp"
+
+#include <sim/arrival.hpp>
+#include <sim/function_result.hpp>
+
+#include <libscale/result.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace scale::tools {
+
+struct run_options;
+
+/// Shard `index` of `count`: function i of the trace belongs to shard i mod count.
+struct shard_spec {
+  std::size_t index = 0;
+  std::size_t count = 1;
+
+  bool operator==(const shard_spec&) const = default;
+};
+
+/// Parses `--shard I/N` (0 ≤ I < N) or `--shard auto/N`, which takes I from `job_completion_index` (the
+/// environment variable JOB_COMPLETION_INDEX a Kubernetes Indexed Job sets; nullopt when unset).
+result<shard_spec> parse_shard(std::string_view text, std::optional<std::string_view> job_completion_index);
+
+/// `--shard` of `options` read with the environment's JOB_COMPLETION_INDEX; nullopt without `--shard`. An error
+/// also when `--shard-out` or `--shard-timelines` is given without `--shard`.
+result<std::optional<shard_spec>> shard_from_flags(const run_options& options);
+
+/// Where a shard writes its file: `--shard-out`, else `shard-I.json` in `--out` (created); an error when neither
+/// is given, or when `--json`, `--timeline` or `--plot` is (`scalesim merge` writes those).
+result<std::string> shard_output_path(const run_options& options, std::size_t shard_index);
+
+/// The indices of the functions of a `functions`-function trace that `shard` runs, ascending.
+std::vector<std::size_t> shard_function_indices(std::size_t functions, shard_spec shard);
+
+/// The functions of `workload` at `indices`, in that order (the trace's `source` kept).
+sim::trace select_functions(sim::trace workload, const std::vector<std::size_t>& indices);
+
+/// One policy's results in a shard: function `indices[k]` of the trace is `outcome.functions[k]` (and
+/// `outcome.timelines[k]` when the shard keeps timelines).
+struct shard_run {
+  std::string policy;  // as the JSON names it ("kpa" for the simulator's own loop)
+  std::vector<std::size_t> indices;
+  run_outcome outcome;
+};
+
+/// Everything one shard of `scalesim run` or `scalesim compare` hands to `scalesim merge`.
+struct shard_file {
+  std::string command;               // "run" or "compare"
+  shard_spec shard;
+  nlohmann::ordered_json inputs;     // what was run: traces (paths and sizes), every flag that changes results
+  std::string fingerprint;           // hash of `inputs`: shards of one run have the same
+  std::size_t functions_total = 0;   // functions in the whole trace
+  std::uint64_t seed = 0;
+  std::vector<std::string> sources;  // as the unsharded run names them
+  nlohmann::ordered_json config;     // `config_json` of the (first) policy's config
+  std::string policy_flag;           // run: --policy as given (the table's title names it)
+  std::int32_t container_concurrency = 0;  // compare: the table's title
+  bool timelines = false;            // per-tick timelines kept
+  std::vector<shard_run> runs;       // run: one; compare: one per policy, in --policies order
+};
+
+/// The description of a run that its fingerprint hashes: `command`, every trace's path and size in bytes, the
+/// files and flags that change results, `policies` and the shard count (not the index, threads or outputs).
+/// An error names a trace that cannot be read (standard input cannot be sharded).
+result<nlohmann::ordered_json> shard_inputs(std::string_view command, const run_options& options,
+                                            const std::vector<std::string>& policies, std::size_t shard_count,
+                                            bool timelines);
+
+/// 16 hex digits (FNV-1a 64) of `inputs` dumped compactly.
+std::string fingerprint_of(const nlohmann::ordered_json& inputs);
+
+/// The shard file's text (JSON, format "scalesim-shard/1"); numbers round-trip exactly.
+std::string shard_file_text(const shard_file& shard);
+
+/// Reads a shard file back; an error names `path` and what was expected where.
+result<shard_file> read_shard_file(const std::string& path);
+
+/// A latency histogram as JSON (count, sum, min, max and the non-zero bins) and back, exactly.
+nlohmann::ordered_json histogram_json(const sim::latency_histogram& h);
+result<sim::latency_histogram> histogram_from_json(const nlohmann::ordered_json& j, const std::string& where);
+
+}  // namespace scale::tools
