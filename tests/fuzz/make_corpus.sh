@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:?usage: make_corpus.sh DIR}"
 rm -rf "$out"
 mkdir -p "$out"/{csv_trace,azure2019_trace,azure2021_trace,distribution,go_duration,configmap,decide,decider}
-mkdir -p "$out"/{kubeconfig,kube_json,queue_proxy_stat,prometheus_text}
+mkdir -p "$out"/{kubeconfig,kube_json,queue_proxy_stat,prometheus_text,adapter_config}
 
 head_of() { head -n 64 "$1"; }
 seed() {  # seed TARGET: stdin becomes one seed file, named by its SHA-1 as libFuzzer names corpus files
@@ -100,3 +100,7 @@ printf '2{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"200"
 printf '3{"type":"ADDED","object":%s}\n{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"201"}}}\n{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Gone"}}\n' "$pod" | seed kube_json
 printf '4%s' "$pod" | seed kube_json
 printf '5{"kind":"Lease","apiVersion":"coordination.k8s.io/v1","metadata":{"name":"scale-adapter","resourceVersion":"5"},"spec":{"holderIdentity":"a","leaseDurationSeconds":15,"acquireTime":"2026-11-26T17:20:00.000000Z","renewTime":"2026-11-26T17:20:00.000000Z","leaseTransitions":1}}' | seed kube_json
+
+# scale-adapter's config file: the fixtures and the example in deploy/ (the ConfigMap's embedded file is not
+# extracted; the fixtures cover the same keys).
+for f in "$root"/tests/data/adapter/app/*.yaml; do head_of "$f" | seed adapter_config; done

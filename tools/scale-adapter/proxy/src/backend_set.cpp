@@ -46,7 +46,7 @@ pick_result backend_set::acquire(std::span<const backend> exclude) {
   };
   std::size_t candidates = 0;
   std::size_t best = entries_.size();
-  const auto better = [this](const entry& a, const entry& b) {
+  const auto better = [](const entry& a, const entry& b) {
     if (a.refused != b.refused) return !a.refused;
     return a.in_flight < b.in_flight;
   };
