@@ -20,21 +20,8 @@
 namespace scale::sim {
 
 kpa_spec make_kpa_spec(const simulation_config& config) {
-  const revision_autoscaling& r = config.revision;
-  kpa_spec s;
-  s.min_scale = r.min_scale;
-  s.max_scale = r.max_scale;
-  s.initial_scale = r.initial_scale;
-  s.enable_scale_to_zero = r.enable_scale_to_zero;
-  // Traffic is routed to the simulated revision, so it is reachable.
-  s.reachable = true;
-  s.stable_window = r.stable_window;
-  s.scale_to_zero_grace_period = r.scale_to_zero_grace_period;
-  s.scale_to_zero_pod_retention = r.pod_retention;
+  kpa_spec s = scale::make_kpa_spec(config.revision);
   s.progress_deadline = config.progress_deadline;
-  s.target_burst_capacity = r.target_burst_capacity;
-  s.total_value = r.total_value;
-  s.activator_capacity = r.activator_capacity;
   return s;
 }
 

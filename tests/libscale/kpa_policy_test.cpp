@@ -253,3 +253,38 @@ TEST_CASE("kpa_policy: works through any_scaling_policy") {
 }
 
 }  // namespace
+
+TEST_CASE("make_kpa_spec and make_kpa_policy_config carry a resolved revision over field by field") {
+  // A revision resolved from annotations (docs/config.md): every field the reconciler and decider read.
+  scale::autoscaler_config config;
+  const scale::string_map annotations{{"autoscaling.knative.dev/min-scale", "2"},
+                                      {"autoscaling.knative.dev/max-scale", "9"},
+                                      {"autoscaling.knative.dev/initial-scale", "3"},
+                                      {"autoscaling.knative.dev/window", "30s"},
+                                      {"autoscaling.knative.dev/scale-to-zero-pod-retention-period", "45s"},
+                                      {"autoscaling.knative.dev/target-burst-capacity", "50"},
+                                      {"autoscaling.knative.dev/target", "20"}};
+  const auto r = scale::resolve_revision(config, annotations, 0);
+  REQUIRE(r.has_value());
+  const scale::kpa_spec s = scale::make_kpa_spec(*r);
+  CHECK(s.min_scale == 2);
+  CHECK(s.max_scale == 9);
+  CHECK(s.initial_scale == 3);
+  CHECK(s.enable_scale_to_zero == r->enable_scale_to_zero);
+  CHECK(s.reachable);
+  CHECK(s.stable_window == 30s);
+  CHECK(s.scale_to_zero_grace_period == r->scale_to_zero_grace_period);
+  CHECK(s.scale_to_zero_pod_retention == 45s);
+  CHECK(s.target_burst_capacity == 50);
+  CHECK(s.total_value == r->total_value);
+  CHECK(s.activator_capacity == r->activator_capacity);
+  CHECK(s.progress_deadline == 600s);  // config-deployment's default; not a revision setting
+
+  const kpa_policy_config p = scale::make_kpa_policy_config(*r, kpa_start::deployed);
+  CHECK(p.kpa == s);
+  CHECK(p.decider == scale::make_decider_spec(*r, true));
+  CHECK(p.stable_window == 30s);
+  CHECK(p.panic_window == r->panic_window);
+  CHECK(p.algorithm == r->algorithm);
+  CHECK(p.start == kpa_start::deployed);
+}

@@ -1,6 +1,8 @@
 // scalesim run, driven in-process: JSON contract, hand-worked scenarios, determinism and errors.
 #include "run_command.hpp"
 
+#include "command_test_support.hpp"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -10,8 +12,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #ifndef LIBSCALE_TEST_DATA_DIR
 #define LIBSCALE_TEST_DATA_DIR "tests/data"
 #endif
@@ -20,34 +20,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct run_output {
-  int code = 0;
-  std::string out;
-  std::string err;
-};
+using run_output = scale::tools::testing::command_output;
 
 run_output run(const scale::tools::run_options& options) {
-  std::ostringstream out, err;
-  run_output r;
-  r.code = scale::tools::run_simulation(options, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return scale::tools::testing::capture(options, scale::tools::run_simulation);
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using scale::tools::testing::read_file;
 
-fs::path scratch(const std::string& name) {
-  // One directory per process: CTest runs the test cases of this file in parallel processes.
-  const fs::path dir = fs::temp_directory_path() / ("scalesim-run-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
+fs::path scratch(const std::string& name) { return scale::tools::testing::scratch("scalesim-run-test", name); }
 
 const std::string data = LIBSCALE_TEST_DATA_DIR;
 

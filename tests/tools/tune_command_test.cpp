@@ -2,6 +2,8 @@
 // counts, the held-out part, and errors.
 #include "tune_command.hpp"
 
+#include "command_test_support.hpp"
+
 #include <libscale/config.hpp>
 #include <libscale/configmap_yaml.hpp>
 
@@ -15,40 +17,19 @@
 #include <sstream>
 #include <string>
 
-#include <unistd.h>
-
 namespace {
 
 namespace fs = std::filesystem;
 
-struct tune_output {
-  int code = 0;
-  std::string out;
-  std::string err;
-};
+using tune_output = scale::tools::testing::command_output;
 
 tune_output tune(const scale::tools::tune_options& options) {
-  std::ostringstream out, err;
-  tune_output r;
-  r.code = scale::tools::run_tune(options, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return scale::tools::testing::capture(options, scale::tools::run_tune);
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using scale::tools::testing::read_file;
 
-fs::path scratch(const std::string& name) {
-  // One directory per process: CTest runs the test cases of this file in parallel processes.
-  const fs::path dir = fs::temp_directory_path() / ("scalesim-tune-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
+fs::path scratch(const std::string& name) { return scale::tools::testing::scratch("scalesim-tune-test", name); }
 
 /// Two functions over 40 minutes: "bursty" gets 30 requests of 200 ms within 3 s every 5 minutes (each burst after
 /// a quiet spell, so cold starts depend on retention, grace and delay); "steady" one 100 ms request every 2 s.

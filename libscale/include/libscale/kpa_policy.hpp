@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "libscale/config.hpp"
 #include "libscale/decider.hpp"
 #include "libscale/decider_spec.hpp"
 #include "libscale/kpa.hpp"
@@ -27,8 +28,8 @@ enum class kpa_start {
   deployed,
 };
 
-/// Everything the KPA policy needs, already resolved (the simulator builds it from `revision_autoscaling`
-/// with `make_decider_spec` and its `make_kpa_spec`).
+/// Everything the KPA policy needs, already resolved (`make_kpa_policy_config` builds it from a
+/// `revision_autoscaling`).
 struct kpa_policy_config {
   kpa_spec kpa{};
   decider_spec decider{};
@@ -39,6 +40,35 @@ struct kpa_policy_config {
 
   bool operator==(const kpa_policy_config&) const = default;
 };
+
+/// The KPA reconciler's inputs for a resolved revision that takes traffic (reachable), as Knative's PA
+/// reconciler reads them from the revision's annotations and config-autoscaler; the progress deadline keeps
+/// its default (config-deployment's, 600 s).
+inline kpa_spec make_kpa_spec(const revision_autoscaling& r) {
+  kpa_spec s;
+  s.min_scale = r.min_scale;
+  s.max_scale = r.max_scale;
+  s.initial_scale = r.initial_scale;
+  s.enable_scale_to_zero = r.enable_scale_to_zero;
+  s.reachable = true;
+  s.stable_window = r.stable_window;
+  s.scale_to_zero_grace_period = r.scale_to_zero_grace_period;
+  s.scale_to_zero_pod_retention = r.pod_retention;
+  s.target_burst_capacity = r.target_burst_capacity;
+  s.total_value = r.total_value;
+  s.activator_capacity = r.activator_capacity;
+  return s;
+}
+
+/// The whole KPA policy for a resolved, reachable revision: `make_kpa_spec`, `make_decider_spec` and the windows.
+inline kpa_policy_config make_kpa_policy_config(const revision_autoscaling& r, kpa_start start) {
+  return kpa_policy_config{.kpa = make_kpa_spec(r),
+                           .decider = make_decider_spec(r, true),
+                           .stable_window = r.stable_window,
+                           .panic_window = r.panic_window,
+                           .algorithm = r.algorithm,
+                           .start = start};
+}
 
 /// Most reconciles in a row at one instant (sim/src/simulation.cpp `max_reconcile_passes`: Knative re-enqueues
 /// the PA after each status write; the state machine settles in two or three passes).

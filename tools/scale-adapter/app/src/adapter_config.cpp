@@ -345,26 +345,8 @@ result<adapter_config> read_adapter_config(const std::filesystem::path& file) {
 }
 
 kpa_policy_config make_policy_config(const target_config& target, kpa_start start) {
-  const revision_autoscaling& r = target.revision;
-  kpa_spec s;
-  s.min_scale = r.min_scale;
-  s.max_scale = r.max_scale;
-  s.initial_scale = r.initial_scale;
-  s.enable_scale_to_zero = r.enable_scale_to_zero;
-  // The adapter's target takes traffic (through the proxy, or directly in scrape mode).
-  s.reachable = true;
-  s.stable_window = r.stable_window;
-  s.scale_to_zero_grace_period = r.scale_to_zero_grace_period;
-  s.scale_to_zero_pod_retention = r.pod_retention;
-  s.target_burst_capacity = r.target_burst_capacity;
-  s.total_value = r.total_value;
-  s.activator_capacity = r.activator_capacity;
-  return kpa_policy_config{.kpa = s,
-                           .decider = make_decider_spec(r, true),
-                           .stable_window = r.stable_window,
-                           .panic_window = r.panic_window,
-                           .algorithm = r.algorithm,
-                           .start = start};
+  // The adapter's target takes traffic (through the proxy, or directly in scrape mode): reachable.
+  return make_kpa_policy_config(target.revision, start);
 }
 
 }  // namespace scale::adapter
