@@ -104,12 +104,17 @@ scale::sim::simulation_config simfaas_config(bool exact_cold_start, std::uint64_
   return config;
 }
 
-void BM_SimFaaS_Scenario(benchmark::State& state) {
+/// SimFaaS's README arrivals: Poisson 0.9/s for 10^6 s, exponential warm service times (mean 1.991 s).
+auto simfaas_arrivals() {
   scale::sim::synthetic_spec spec;
   spec.rate_per_s = 0.9;
   spec.length = simulated;
   spec.service_time = scale::sim::distribution::exponential(seconds_to_duration(warm_mean_s));
-  const auto trace = scale::sim::make_synthetic_trace(spec);
+  return scale::sim::make_synthetic_trace(spec);
+}
+
+void BM_SimFaaS_Scenario(benchmark::State& state) {
+  const auto trace = simfaas_arrivals();
   if (!trace) {
     state.SkipWithError(trace.error_value().message.c_str());
     return;
@@ -150,11 +155,7 @@ BENCHMARK(BM_SimFaaS_Scenario)
 // The scenario's arrivals alone (Poisson 0.9/s for 10^6 s with exp(1.991 s) service times, drawn as the run above
 // draws them), no simulation: a floor under BM_SimFaaS_Scenario's time. Items are arrivals.
 void BM_SimFaaS_ArrivalsOnly(benchmark::State& state) {
-  scale::sim::synthetic_spec spec;
-  spec.rate_per_s = 0.9;
-  spec.length = simulated;
-  spec.service_time = scale::sim::distribution::exponential(seconds_to_duration(warm_mean_s));
-  const auto trace = scale::sim::make_synthetic_trace(spec);
+  const auto trace = simfaas_arrivals();
   if (!trace) {
     state.SkipWithError(trace.error_value().message.c_str());
     return;

@@ -229,13 +229,18 @@ result<sim::simulation_config> make_simulation_config(const run_options& options
 }
 
 result<sim::trace> load_traces(const run_options& o, std::vector<std::string>& sources) {
+  return load_trace_files(o.traces.empty() ? std::vector{default_trace_path()} : o.traces, o.expansion,
+                          o.durations_file, sources);
+}
+
+result<sim::trace> load_trace_files(const std::vector<std::string>& paths, const std::string& expansion_text,
+                                    const std::string& durations_file, std::vector<std::string>& sources) {
   sim::trace workload;
-  const std::vector<std::string> paths = o.traces.empty() ? std::vector{default_trace_path()} : o.traces;
   sim::trace_options trace_options;
-  auto expansion = sim::parse_minute_expansion(o.expansion);
+  auto expansion = sim::parse_minute_expansion(expansion_text);
   if (!expansion) return expansion.error_value();
   trace_options.expansion = *expansion;
-  trace_options.durations_file = o.durations_file;
+  trace_options.durations_file = durations_file;
   for (const auto& path : paths) {
     // Readers stream from files; a trace piped in on "-" is spooled to a temporary file first.
     auto spooled = path == "-" ? spool_standard_input() : result<std::string>{path};

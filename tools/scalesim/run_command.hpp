@@ -66,8 +66,13 @@ int run_simulation(const run_options& options, std::ostream& out, std::ostream& 
 result<sim::simulation_config> make_simulation_config(const run_options& options, const std::string& policy,
                                                       const std::vector<std::string>& known_policies);
 
-/// Opens every trace of `paths` (none = the bundled sample; "-" = standard input) as `run` does, ids qualified
-/// by file name when there are several; `sources` receives the paths.
+/// Opens every trace of `paths` ("-" = standard input) as one workload, ids qualified by file name when there
+/// are several; `expansion` and `durations_file` as `--expansion` and `--durations` take them; `sources`
+/// receives the paths.
+result<sim::trace> load_trace_files(const std::vector<std::string>& paths, const std::string& expansion,
+                                    const std::string& durations_file, std::vector<std::string>& sources);
+
+/// `load_trace_files` for `options.traces` (none = the bundled sample).
 result<sim::trace> load_traces(const run_options& options, std::vector<std::string>& sources);
 
 /// Runs every function of `workload` on `threads` workers (or as one cluster under a pod creation limit);

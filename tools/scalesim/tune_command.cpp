@@ -4,6 +4,7 @@
 
 #include "knative_yaml.hpp"
 #include "revision_flags.hpp"
+#include "run_command.hpp"
 #include "tune_search.hpp"
 #include "tune_space.hpp"
 
@@ -87,28 +88,6 @@ duration trace_end(const sim::trace& t, std::uint64_t seed) {
     while (auto a = source->next()) end = std::max(end, a->time.time_since_epoch());
   }
   return end;
-}
-
-result<sim::trace> load_traces(const tune_options& o, std::vector<std::string>& sources) {
-  sim::trace workload;
-  sim::trace_options trace_options;
-  auto expansion = sim::parse_minute_expansion(o.expansion);
-  if (!expansion) return expansion.error_value();
-  trace_options.expansion = *expansion;
-  trace_options.durations_file = o.durations_file;
-  for (const auto& path : o.traces) {
-    auto opened = sim::open_trace(path, trace_options);
-    if (!opened) return opened.error_value();
-    sim::trace t = std::move(opened).value();
-    for (auto& function : t.functions) {
-      // As `scalesim run` does: ids are qualified by their file when there are several files.
-      if (o.traces.size() > 1) function.id = fmt::format("{}:{}", fs::path(path).filename().string(), function.id);
-      workload.functions.push_back(std::move(function));
-    }
-    sources.push_back(path);
-  }
-  if (workload.functions.empty()) return error{"the trace has no functions"};
-  return workload;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -445,7 +424,7 @@ int run_tune(const tune_options& o, std::ostream& out, std::ostream& err) {
     sim_defaults.container_concurrency = o.container_concurrency;
   }
   std::vector<std::string> sources;
-  auto loaded = load_traces(o, sources);
+  auto loaded = load_trace_files(o.traces, o.expansion, o.durations_file, sources);
   if (!loaded) return fail(err, loaded.error_value());
   const sim::trace whole = std::move(loaded).value();
   sim::trace tuning = whole;

@@ -1,5 +1,7 @@
 #include <adapter/admin_server.hpp>
 
+#include <adapter/prometheus_text.hpp>
+
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -7,27 +9,12 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
 #include <fmt/format.h>
 
 namespace scale::adapter {
 
 namespace {
-
-std::string escape_label(std::string_view v) {
-  std::string out;
-  for (const char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 /// Prometheus renders floats in Go's strconv form; fmt's shortest round-trip form is the same for finite values.
 std::string number(double v) { return fmt::format("{}", v); }
@@ -39,8 +26,8 @@ std::string render_metrics(const adapter_metrics& m) {
   const auto family = [&](std::string_view name, std::string_view type, std::string_view help, auto value_of) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     for (const auto& t : m.targets) {
-      out += fmt::format("{}{{namespace=\"{}\",name=\"{}\"}} {}\n", name, escape_label(t.namespace_name),
-                         escape_label(t.name), value_of(t));
+      out += fmt::format("{}{{namespace=\"{}\",name=\"{}\"}} {}\n", name, escape_label_value(t.namespace_name),
+                         escape_label_value(t.name), value_of(t));
     }
   };
   family("scale_adapter_desired_replicas", "gauge", "Replicas libscale's KPA wants, after min/max bounds.",

@@ -42,21 +42,6 @@ std::string printable(std::string_view token) {
   return out;
 }
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  for (const char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // A Go `strconv.ParseFloat` value as the format uses it: decimal with optional sign and exponent, or
 // NaN / Inf / Infinity in any case with an optional sign on the infinities.
@@ -420,6 +405,22 @@ result<pod_stat> stat_from_app_gauge(const exposition& page, const app_gauge& ga
   if (auto bad = check_level(*s, describe_series(gauge.metric, gauge.labels))) return *bad;
   if (gauge.meaning == gauge_meaning::rps) return pod_stat{.request_count = s->value};
   return pod_stat{.average_concurrency = s->value};
+}
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace scale::adapter

@@ -102,6 +102,9 @@ struct app_gauge {
 /// running total, not a level or a rate).
 result<pod_stat> stat_from_app_gauge(const exposition& page, const app_gauge& gauge);
 
+/// A label value escaped for the text format (`\\`, `\"`, `\n`), as a page writer must write it.
+std::string escape_label_value(std::string_view value);
+
 /// `name{a="x",b="y"}` with values escaped as in the format, for messages.
 std::string describe_series(std::string_view name, std::span<const label_matcher> matchers);
 
