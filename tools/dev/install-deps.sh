@@ -7,7 +7,7 @@ packages=(
   build-essential cmake
   libfmt-dev libcli11-dev doctest-dev libbenchmark-dev
   libeigen3-dev libboost-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   gnuplot-nox
   clang-14 libclang-rt-14-dev
 )
