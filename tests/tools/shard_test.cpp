@@ -5,11 +5,14 @@
 #include "compare_command.hpp"
 #include "merge_command.hpp"
 #include "run_command.hpp"
+#include "tune_command.hpp"
 
+#include <CLI/CLI.hpp>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -380,26 +383,65 @@ TEST_CASE("shard: run and compare refuse shard flags they cannot honour") {
   }
 }
 
-TEST_CASE("shard: the Kubernetes Indexed Job runs one shard per completion index") {
-  const auto docs = YAML::LoadAllFromFile(std::string{LIBSCALE_SOURCE_DIR} + "/deploy/scalesim-shards-job.yaml");
-  const YAML::Node* job = nullptr;
-  for (const auto& doc : docs) {
-    if (doc["kind"] && doc["kind"].as<std::string>() == "Job") job = &doc;
+namespace {
+
+/// The Job among the documents of deploy/`file` (a null node when there is none).
+YAML::Node job_of(const std::string& file) {
+  for (const auto& doc : YAML::LoadAllFromFile(std::string{LIBSCALE_SOURCE_DIR} + "/deploy/" + file)) {
+    if (doc["kind"] && doc["kind"].as<std::string>() == "Job") return doc;
   }
-  REQUIRE(job != nullptr);
-  const YAML::Node& j = *job;
+  return YAML::Node{};
+}
+
+/// A container's command and args joined by spaces, with a trailing one.
+std::string command_line(const YAML::Node& container) {
+  std::string command;
+  for (const auto& part : container["command"]) command += part.as<std::string>() + " ";
+  for (const auto& part : container["args"]) command += part.as<std::string>() + " ";
+  return command;
+}
+
+}  // namespace
+
+TEST_CASE("shard: the Kubernetes Indexed Job runs one shard per completion index") {
+  const YAML::Node j = job_of("scalesim-shards-job.yaml");
+  REQUIRE(j.IsMap());
   CHECK(j["apiVersion"].as<std::string>() == "batch/v1");
   CHECK(j["spec"]["completionMode"].as<std::string>() == "Indexed");
   const int completions = j["spec"]["completions"].as<int>();
   CHECK(completions == 3);
   CHECK(j["spec"]["parallelism"].as<int>() >= 1);
   const YAML::Node container = j["spec"]["template"]["spec"]["containers"][0];
-  std::string command;
-  for (const auto& part : container["command"]) command += part.as<std::string>() + " ";
-  for (const auto& part : container["args"]) command += part.as<std::string>() + " ";
+  const std::string command = command_line(container);
   CAPTURE(command);
   CHECK(command.find("scalesim run") != std::string::npos);
   CHECK(command.find("--shard $(JOB_COMPLETION_INDEX)/3 ") != std::string::npos);
   CHECK(command.find("--shard-out /out/shard-$(JOB_COMPLETION_INDEX).json") != std::string::npos);
   CHECK(j["spec"]["template"]["spec"]["restartPolicy"].as<std::string>() == "Never");
+}
+
+TEST_CASE("shard: the tune Indexed Job runs its peers at once, sharing one --out") {
+  const YAML::Node j = job_of("scalesim-tune-job.yaml");
+  REQUIRE(j.IsMap());
+  CHECK(j["spec"]["completionMode"].as<std::string>() == "Indexed");
+  // Peers wait for each other batch by batch: every pod must be running at once.
+  CHECK(j["spec"]["completions"].as<int>() == 3);
+  CHECK(j["spec"]["parallelism"].as<int>() == 3);
+  const YAML::Node container = j["spec"]["template"]["spec"]["containers"][0];
+  const std::string command = command_line(container);
+  CAPTURE(command);
+  CHECK(command.find("scalesim tune ") == 0);
+  CHECK(command.find("--shard $(JOB_COMPLETION_INDEX)/3 ") != std::string::npos);
+  CHECK(command.find("--out /out ") != std::string::npos);
+  // The flags parse as tune's.
+  scale::tools::tune_options parsed;
+  CLI::App app;
+  scale::tools::add_tune_command(app, parsed);
+  std::vector<std::string> args;
+  for (const auto& part : container["args"]) args.push_back(part.as<std::string>());
+  std::reverse(args.begin(), args.end());
+  REQUIRE_NOTHROW(app.parse(args));
+  CHECK(parsed.shard == "$(JOB_COMPLETION_INDEX)/3");
+  CHECK(parsed.slos == std::vector<std::string>{"p99<=500ms", "cold<=1%"});
+  CHECK(parsed.shard_timeout == "6h");
 }

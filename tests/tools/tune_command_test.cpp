@@ -3,6 +3,7 @@
 #include "tune_command.hpp"
 
 #include "command_test_support.hpp"
+#include "merge_command.hpp"
 
 #include <libscale/config.hpp>
 #include <libscale/configmap_yaml.hpp>
@@ -16,6 +17,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -201,4 +204,156 @@ TEST_CASE("tune: errors name what is wrong") {
   CHECK(r.err.find("widen --space or raise --budget\n") != std::string::npos);
   const auto doc = nlohmann::json::parse(read_file(fs::path(impossible.out_dir) / "tune.json"));
   CHECK(doc["recommendation"].is_null());
+}
+
+namespace {
+
+/// Runs shards `indices` of `count` of `base` at once (one thread each, as an Indexed Job runs its pods), all
+/// sharing `dir`; their outputs in shard order.
+std::vector<tune_output> run_shards(const scale::tools::tune_options& base, const fs::path& dir, std::size_t count,
+                                    const std::vector<std::size_t>& indices) {
+  std::vector<tune_output> outputs(indices.size());
+  std::vector<std::thread> shards;
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    shards.emplace_back([&, k] {
+      auto o = base;
+      o.out_dir = dir.string();
+      o.plot_file.clear();
+      o.threads = 1;
+      o.shard = fmt::format("{}/{}", indices[k], count);
+      outputs[k] = tune(o);
+    });
+  }
+  for (auto& t : shards) t.join();
+  return outputs;
+}
+
+tune_output merge(const std::vector<std::string>& files, const fs::path& out_dir) {
+  scale::tools::merge_options m;
+  m.shard_files = files;
+  m.out_dir = out_dir.string();
+  return scale::tools::testing::capture(m, scale::tools::run_merge);
+}
+
+}  // namespace
+
+TEST_CASE("tune --shard: N peers plus merge print and write exactly what one run does") {
+  auto one = small_run("shard-one");
+  one.holdout = 0.25;
+  one.threads = 2;
+  const auto whole = tune(one);
+  REQUIRE(whole.code == 0);
+  for (const std::size_t n : {1, 2, 3}) {
+    CAPTURE(n);
+    const fs::path dir = scratch(fmt::format("shards-{}", n));
+    std::vector<std::size_t> indices;
+    for (std::size_t i = 0; i < n; ++i) indices.push_back(i);
+    const auto outputs = run_shards(one, dir, n, indices);
+    std::size_t simulated = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      CAPTURE(i);
+      REQUIRE(outputs[i].err == "");
+      REQUIRE(outputs[i].code == 0);
+      // 13 evaluations: the default, the 10 points and the 2 held-out runs, dealt round-robin.
+      const std::string expected_tail = fmt::format(" of 13 evaluations -> {}\n", (dir / fmt::format("shard-{}.json", i)).string());
+      CHECK(outputs[i].out.rfind(fmt::format("scalesim tune: shard {}/{}: simulated ", i, n), 0) == 0);
+      CHECK(outputs[i].out.ends_with(expected_tail));
+      simulated += std::stoul(outputs[i].out.substr(outputs[i].out.find("simulated ") + 10));
+    }
+    CHECK(simulated == 13);
+    // Merged in reverse order.
+    std::vector<std::string> files;
+    for (std::size_t i = n; i-- > 0;) files.push_back((dir / fmt::format("shard-{}.json", i)).string());
+    const fs::path merged = scratch(fmt::format("merged-{}", n));
+    const auto m = merge(files, merged);
+    REQUIRE(m.err == "");
+    CHECK(m.code == 0);
+    CHECK(m.out == whole.out);
+    for (const char* file : {"tune.json", "front.csv", "config-autoscaler.yaml", "annotations.yaml"}) {
+      CAPTURE(file);
+      CHECK(read_file(merged / file) == read_file(fs::path(one.out_dir) / file));
+    }
+  }
+}
+
+TEST_CASE("tune --shard: a restarted shard takes its part from the exchange files, and peers that never come time out") {
+  auto o = small_run("shard-restart");
+  const fs::path dir = scratch("restart");
+  const auto first = run_shards(o, dir, 2, {0, 1});
+  REQUIRE(first[0].code == 0);
+  REQUIRE(first[1].code == 0);
+  const std::string shard0 = read_file(dir / "shard-0.json");
+  // Shard 0 again, alone (a Job's retry): every batch's files are there, so it simulates nothing and waits for no
+  // one, and writes the same shard file.
+  fs::remove(dir / "shard-0.json");
+  const auto again = run_shards(o, dir, 2, {0});
+  REQUIRE(again[0].err == "");
+  CHECK(again[0].code == 0);
+  CHECK(read_file(dir / "shard-0.json") == shard0);
+
+  // Shard 0 of 3 with no peers: it writes its part of batch 0 (the default config is its job) and gives up after
+  // --shard-timeout.
+  auto lonely = o;
+  lonely.shard_timeout = "300ms";
+  const fs::path alone = scratch("alone");
+  const auto timed_out = run_shards(lonely, alone, 3, {0});
+  CHECK(timed_out[0].code == 1);
+  const std::string missing = (alone / "exchange" / "batch-0.shard-1.json").string();
+  CHECK(timed_out[0].err == fmt::format("scalesim tune: shard 0/3: waited 300ms for {} (shard 1's part of batch 0); all 3 "
+                                        "shards must run at once (a Job's parallelism = completions) and share --out {}\n",
+                                        missing, alone.string()));
+  CHECK(fs::exists(alone / "exchange" / "batch-0.shard-0.json"));
+  CHECK_FALSE(fs::exists(alone / "shard-0.json"));
+}
+
+TEST_CASE("tune --shard: errors name the flag, the file or the shard") {
+  auto o = small_run("shard-errors");
+  const fs::path dir = scratch("shard-errors-dir");
+  auto no_out = o;
+  no_out.out_dir.clear();
+  no_out.shard = "0/2";
+  CHECK(tune(no_out).err ==
+        "scalesim tune: --shard: give --out DIR, a directory every shard shares (exchange files and shard-I.json go "
+        "there)\n");
+  auto plot = o;
+  plot.shard = "1/2";
+  plot.plot_file = "p.svg";
+  CHECK(tune(plot).err == "scalesim tune: --plot p.svg: a shard writes only its shard file; give --plot to scalesim merge\n");
+  auto bad_index = o;
+  bad_index.shard = "2/2";
+  CHECK(tune(bad_index).err == "scalesim tune: --shard 2/2: the index must be below the count (0 to 1)\n");
+  auto bad_timeout = o;
+  bad_timeout.shard = "0/2";
+  bad_timeout.shard_timeout = "soon";
+  CHECK(tune(bad_timeout).err == "scalesim tune: --shard-timeout soon: expected a positive duration, e.g. 6h\n");
+
+  // Two complete runs that differ in the seed.
+  const auto a = run_shards(o, dir / "a", 2, {0, 1});
+  REQUIRE(a[0].code == 0);
+  auto other = o;
+  other.seed = 4;
+  const auto b = run_shards(other, dir / "b", 2, {0, 1});
+  REQUIRE(b[0].code == 0);
+  const std::string a0 = (dir / "a" / "shard-0.json").string();
+  const std::string a1 = (dir / "a" / "shard-1.json").string();
+  const std::string b1 = (dir / "b" / "shard-1.json").string();
+  const fs::path merged = scratch("shard-errors-merged");
+  CHECK(merge({a0}, merged).err == "scalesim merge: shard 1/2 of the tune run is missing\n");
+  CHECK(merge({a0, a0}, merged).err == fmt::format("scalesim merge: {}: shard 0/2 again ({} is that shard too)\n", a0, a0));
+  CHECK(merge({a0, b1}, merged).err == fmt::format("scalesim merge: {}: a shard of a different tune run than {}\n", b1, a0));
+  // A shard of another run finds the exchange files of the first in a reused directory.
+  auto reuse = other;
+  reuse.shard_timeout = "1s";
+  const auto clash = run_shards(reuse, dir / "a", 2, {1});
+  CHECK(clash[0].code == 1);
+  CHECK(clash[0].err.rfind(fmt::format("scalesim tune: {}: written by a different tune run (fingerprint ",
+                                       (dir / "a" / "exchange" / "batch-0.shard-1.json").string()),
+                           0) == 0);
+  CHECK(clash[0].err.ends_with("; give each run an empty --out directory\n"));
+  // merge --json is run's and compare's; tune shards merge into --out.
+  scale::tools::merge_options m;
+  m.shard_files = {a0, a1};
+  m.json_file = "x.json";
+  CHECK(scale::tools::testing::capture(m, scale::tools::run_merge).err ==
+        "scalesim merge: --json x.json: tune shards merge into --out DIR (tune.json, front.csv, YAML, plot.svg) and --plot\n");
 }

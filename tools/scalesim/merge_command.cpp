@@ -3,6 +3,8 @@
 #include "compare_command.hpp"
 #include "run_report.hpp"
 #include "shard_file.hpp"
+#include "tune_command.hpp"
+#include "tune_shard.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -102,11 +104,11 @@ run_outcome assemble(std::vector<shard_file>& shards, std::size_t p, bool timeli
 }  // namespace
 
 CLI::App* add_merge_command(CLI::App& app, merge_options& o) {
-  auto* cmd = app.add_subcommand("merge", "Combine the shard files of a sharded run or compare (--shard I/N) into "
-                                          "exactly the unsharded output");
+  auto* cmd = app.add_subcommand("merge", "Combine the shard files of a sharded run, compare or tune (--shard "
+                                          "I/N) into exactly the unsharded output");
   cmd->add_option("shards", o.shard_files, "every shard file of one run, in any order")->required();
   cmd->add_option("--out", o.out_dir, "as the unsharded command's --out (run: summary.json, timeline.csv, plot.svg; "
-                                      "compare: compare.json, compare.svg)");
+                                      "compare: compare.json, compare.svg; tune: tune.json, front.csv, YAML, plot.svg)");
   cmd->add_option("--json", o.json_file, "write the JSON summary (run) or comparison (compare)");
   cmd->add_option("--timeline", o.timeline_file,
                   "write the per-tick timeline as CSV (run shards with --shard-timelines)");
@@ -116,7 +118,17 @@ CLI::App* add_merge_command(CLI::App& app, merge_options& o) {
 }
 
 int run_merge(const merge_options& o, std::ostream& out, std::ostream& err) {
-  if (o.shard_files.empty()) return fail(err, error{"expected shard files (from run or compare with --shard I/N)"});
+  if (o.shard_files.empty()) return fail(err, error{"expected shard files (from run, compare or tune with --shard I/N)"});
+  if (is_tune_shard_file(o.shard_files.front())) {
+    for (const auto& [flag, value] : {std::pair{"--json", o.json_file}, {"--timeline", o.timeline_file}}) {
+      if (!value.empty()) {
+        return fail(err, error{fmt::format("{} {}: tune shards merge into --out DIR (tune.json, front.csv, YAML, "
+                                           "plot.svg) and --plot",
+                                           flag, value)});
+      }
+    }
+    return merge_tune_shards(o.shard_files, o.out_dir, o.plot_file, o.quiet, out, err);
+  }
   auto read = read_shards(o.shard_files);
   if (!read) return fail(err, read.error_value());
   std::vector<shard_file> shards = std::move(read).value();

@@ -1,6 +1,6 @@
 #pragma once
-// `scalesim merge`: combines the shard files of a sharded `run` or `compare` into exactly what the unsharded
-// command prints and writes (issue #5; docs/simulator.md, "Sharding").
+// `scalesim merge`: combines the shard files of a sharded `run`, `compare` or `tune` into exactly what the
+// unsharded command prints and writes (issue #5; docs/simulator.md, "Sharding").
 
 #include <iosfwd>
 #include <string>

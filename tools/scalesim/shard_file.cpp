@@ -175,60 +175,6 @@ json histogram_json(const sim::latency_histogram& h) {
 
 namespace {
 
-/// Reads typed fields of a JSON object; errors name the file and the field's path.
-class reader {
- public:
-  explicit reader(std::string file) : file_(std::move(file)) {}
-
-  error bad(const std::string& where, std::string_view expected) const {
-    return error{fmt::format("{}: {}: expected {}", file_, where, expected)};
-  }
-  const std::string& file() const { return file_; }
-
-  result<const json*> field(const json& object, const std::string& where, const char* key) const {
-    if (!object.is_object()) return bad(where, "an object");
-    const auto it = object.find(key);
-    if (it == object.end()) return bad(join(where, key), "a value (missing)");
-    return &*it;
-  }
-  template <class T>
-  result<T> get(const json& object, const std::string& where, const char* key) const {
-    auto value = field(object, where, key);
-    if (!value) return value.error_value();
-    return as<T>(**value, join(where, key));
-  }
-  template <class T>
-  result<T> as(const json& value, const std::string& where) const {
-    if constexpr (std::is_same_v<T, std::string>) {
-      if (value.is_string()) return value.get<std::string>();
-      return bad(where, "a string");
-    } else if constexpr (std::is_same_v<T, bool>) {
-      if (value.is_boolean()) return value.get<bool>();
-      return bad(where, "true or false");
-    } else if constexpr (std::is_same_v<T, double>) {
-      if (value.is_number()) return value.get<double>();
-      return bad(where, "a number");
-    } else if constexpr (std::is_signed_v<T>) {
-      if (value.is_number_integer() && value.get<std::int64_t>() >= std::numeric_limits<T>::min() &&
-          value.get<std::int64_t>() <= std::numeric_limits<T>::max()) {
-        return static_cast<T>(value.get<std::int64_t>());
-      }
-      return bad(where, "a whole number");
-    } else {
-      if (value.is_number_unsigned() && value.get<std::uint64_t>() <= std::numeric_limits<T>::max()) {
-        return static_cast<T>(value.get<std::uint64_t>());
-      }
-      return bad(where, "a whole number of at least 0");
-    }
-  }
-
-  static std::string join(const std::string& where, std::string_view key) {
-    return where.empty() ? std::string{key} : fmt::format("{}.{}", where, key);
-  }
-
- private:
-  std::string file_;
-};
 
 json result_json(const sim::function_result& r) {
   return json{{"id", r.id},
@@ -257,7 +203,7 @@ json timeline_json(const std::vector<sim::timeline_row>& rows) {
   return out;
 }
 
-result<sim::function_result> result_from_json(const reader& rd, const json& j, const std::string& where) {
+result<sim::function_result> result_from_json(const json_reader& rd, const json& j, const std::string& where) {
   sim::function_result r;
   auto id = rd.get<std::string>(j, where, "id");
   if (!id) return id.error_value();
@@ -282,14 +228,14 @@ result<sim::function_result> result_from_json(const reader& rd, const json& j, c
   for (const auto& [key, target] : {std::pair{"latency", &r.latency}, {"queueing", &r.queueing}}) {
     auto h = rd.field(j, where, key);
     if (!h) return h.error_value();
-    auto parsed = histogram_from_json(**h, fmt::format("{}: {}", rd.file(), reader::join(where, key)));
+    auto parsed = histogram_from_json(**h, fmt::format("{}: {}", rd.file(), json_reader::join(where, key)));
     if (!parsed) return parsed.error_value();
     *target = std::move(parsed).value();
   }
   return r;
 }
 
-result<std::vector<sim::timeline_row>> timeline_from_json(const reader& rd, const json& j, const std::string& where) {
+result<std::vector<sim::timeline_row>> timeline_from_json(const json_reader& rd, const json& j, const std::string& where) {
   if (!j.is_array()) return rd.bad(where, "an array of timeline rows");
   std::vector<sim::timeline_row> rows;
   rows.reserve(j.size());
@@ -402,7 +348,7 @@ result<shard_file> read_shard_file(const std::string& path) {
   } catch (const json::parse_error& e) {
     return error{fmt::format("{}: expected a scalesim shard file (JSON), got a parse error at byte {}", path, e.byte)};
   }
-  const reader rd(path);
+  const json_reader rd(path);
   if (!doc.is_object() || !doc.contains("format") || doc["format"] != format_name) {
     return error{fmt::format("{}: expected a scalesim shard file (JSON with \"format\": \"{}\")", path, format_name)};
   }

@@ -9,10 +9,13 @@
 
 #include <libscale/result.hpp>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +90,61 @@ std::string shard_file_text(const shard_file& shard);
 
 /// Reads a shard file back; an error names `path` and what was expected where.
 result<shard_file> read_shard_file(const std::string& path);
+
+/// Reads typed fields of a JSON object; errors name the file and the field's path.
+class json_reader {
+ public:
+  explicit json_reader(std::string file) : file_(std::move(file)) {}
+
+  error bad(const std::string& where, std::string_view expected) const {
+    return error{fmt::format("{}: {}: expected {}", file_, where, expected)};
+  }
+  const std::string& file() const { return file_; }
+
+  result<const nlohmann::ordered_json*> field(const nlohmann::ordered_json& object, const std::string& where, const char* key) const {
+    if (!object.is_object()) return bad(where, "an object");
+    const auto it = object.find(key);
+    if (it == object.end()) return bad(join(where, key), "a value (missing)");
+    return &*it;
+  }
+  template <class T>
+  result<T> get(const nlohmann::ordered_json& object, const std::string& where, const char* key) const {
+    auto value = field(object, where, key);
+    if (!value) return value.error_value();
+    return as<T>(**value, join(where, key));
+  }
+  template <class T>
+  result<T> as(const nlohmann::ordered_json& value, const std::string& where) const {
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (value.is_string()) return value.get<std::string>();
+      return bad(where, "a string");
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (value.is_boolean()) return value.get<bool>();
+      return bad(where, "true or false");
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (value.is_number()) return value.get<double>();
+      return bad(where, "a number");
+    } else if constexpr (std::is_signed_v<T>) {
+      if (value.is_number_integer() && value.get<std::int64_t>() >= std::numeric_limits<T>::min() &&
+          value.get<std::int64_t>() <= std::numeric_limits<T>::max()) {
+        return static_cast<T>(value.get<std::int64_t>());
+      }
+      return bad(where, "a whole number");
+    } else {
+      if (value.is_number_unsigned() && value.get<std::uint64_t>() <= std::numeric_limits<T>::max()) {
+        return static_cast<T>(value.get<std::uint64_t>());
+      }
+      return bad(where, "a whole number of at least 0");
+    }
+  }
+
+  static std::string join(const std::string& where, std::string_view key) {
+    return where.empty() ? std::string{key} : fmt::format("{}.{}", where, key);
+  }
+
+ private:
+  std::string file_;
+};
 
 /// A latency histogram as JSON (count, sum, min, max and the non-zero bins) and back, exactly.
 nlohmann::ordered_json histogram_json(const sim::latency_histogram& h);

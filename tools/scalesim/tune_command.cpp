@@ -6,6 +6,7 @@
 #include "revision_flags.hpp"
 #include "run_command.hpp"
 #include "tune_search.hpp"
+#include "tune_shard.hpp"
 #include "tune_space.hpp"
 
 #include <sim/distribution.hpp>
@@ -21,13 +22,17 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -145,8 +150,8 @@ result<baseline> make_baseline(const tune_options& o) {
 }
 
 /// The config-autoscaler data of a point: the baseline's with every knob's key replaced.
-string_map point_configmap(const baseline& b, const knob_values& values) {
-  string_map data = b.config_data;
+string_map point_configmap(const string_map& config_data, const knob_values& values) {
+  string_map data = config_data;
   for (auto& [key, value] : configmap_entries(values)) data[key] = value;
   return data;
 }
@@ -239,12 +244,6 @@ std::vector<sim::function_result> run_configs(const std::vector<sim::simulation_
 // Reports.
 
 double percent(double share) { return 100.0 * share; }
-
-json figures_json(const figures& f) {
-  return json{{"requests", f.requests},     {"pod_seconds", f.pod_seconds}, {"p50_ms", f.p50_ms},
-              {"p90_ms", f.p90_ms},         {"p95_ms", f.p95_ms},           {"p99_ms", f.p99_ms},
-              {"cold_start_share", f.cold_share}, {"failed_share", f.failed_share}};
-}
 
 json knobs_json(const knob_values& values) {
   json j = json::object();
@@ -391,200 +390,283 @@ CLI::App* add_tune_command(CLI::App& app, tune_options& o) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--service", o.service_name, "metadata.name of the Service in annotations.yaml")->capture_default_str();
   cmd->add_flag("--progress", o.progress, "show the progress bar even when stderr is not a terminal");
+  cmd->add_option("--shard", o.shard,
+                  "I/N or auto/N (I from JOB_COMPLETION_INDEX): run as shard I of N peers that share --out DIR; "
+                  "all N must run at once, then scalesim merge DIR/shard-*.json");
+  cmd->add_option("--shard-timeout", o.shard_timeout, "how long a shard waits for its peers' part of a batch")
+      ->capture_default_str();
   return cmd;
 }
 
-int run_tune(const tune_options& o, std::ostream& out, std::ostream& err) {
-  // 1. Inputs: SLOs, space, baseline, simulation options, the trace and its parts.
-  if (o.traces.empty()) return fail(err, error{"no trace given"});
-  std::vector<slo> slos;
-  for (const auto& text : o.slos) {
-    auto s = parse_slo(text);
-    if (!s) return fail(err, s.error_value());
-    slos.push_back(*s);
-  }
-  if (slos.empty()) return fail(err, error{"no --slo given; e.g. --slo 'p99<=500ms' --slo 'cold<=1%'"});
-  search_space space = default_search_space();
-  if (!o.space_file.empty()) {
-    auto read = read_search_space(o.space_file);
-    if (!read) return fail(err, read.error_value());
-    space = *read;
-  }
-  if (o.budget == 0) return fail(err, error{"--budget 0: must be at least 1"});
-  if (!(o.holdout >= 0 && o.holdout < 1)) {
-    return fail(err, error{fmt::format("--holdout {}: must be in [0, 1), the share of the time range held out", o.holdout)});
-  }
-  auto base = make_baseline(o);
-  if (!base) return fail(err, base.error_value());
-  sim::simulation_config sim_defaults;
-  {
-    auto cold = sim::parse_distribution(o.cold_start);
-    if (!cold) return fail(err, error{fmt::format("--cold-start {}: {}", o.cold_start, cold.error_value().message)});
-    sim_defaults.cold_start = [d = std::move(cold).value()](std::mt19937_64& rng) { return d.sample(rng); };
-    sim_defaults.container_concurrency = o.container_concurrency;
-  }
-  std::vector<std::string> sources;
-  auto loaded = load_trace_files(o.traces, o.expansion, o.durations_file, sources);
-  if (!loaded) return fail(err, loaded.error_value());
-  const sim::trace whole = std::move(loaded).value();
-  sim::trace tuning = whole;
-  sim::trace held_out;
-  duration end{0};
-  duration cut{0};
-  if (o.holdout > 0) {
-    end = trace_end(whole, o.seed);
-    // The tuning part is the start of the trace, the held-out part its end (docs/tuning.md says why time, not
-    // functions); the cut falls on a whole second.
-    cut = std::chrono::seconds{static_cast<std::int64_t>(std::floor((1.0 - o.holdout) * std::chrono::duration<double>(end).count()))};
-    if (cut <= duration{0} || cut >= end) {
-      return fail(err, error{fmt::format("--holdout {}: leaves an empty part of a {} s trace", o.holdout,
-                                         sim::seconds_text(end))});
-    }
-    tuning = window_of(whole, duration{0}, cut);
-    held_out = window_of(whole, cut, std::nullopt);
-  }
-  const unsigned threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  progress_bar progress(err, o.progress || isatty(STDERR_FILENO) != 0);
-  const std::size_t functions = whole.functions.size();
-  progress.add_total((o.budget + 1 + (o.holdout > 0 ? 2 : 0)) * functions);
 
-  // 2. The default configuration, then the search; every batch runs in parallel.
-  sim::simulation_config default_config = sim_defaults;
-  default_config.revision = base->revision;
-  const figures default_fig = figures_of(run_configs({default_config}, tuning, o.seed, threads, progress)[0]);
-  std::vector<revision_autoscaling> revisions;  // by point index, for the recommendation
-  const batch_evaluator evaluate = [&](const std::vector<knob_values>& batch) {
-    std::vector<point_outcome> outcomes(batch.size());
-    std::vector<sim::simulation_config> configs;
-    std::vector<std::size_t> simulated;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto revision = point_revision(*base, batch[i]);
-      revisions.push_back(revision ? *revision : revision_autoscaling{});
-      if (!revision) {
-        outcomes[i].valid = false;
-        outcomes[i].rejected = revision.error_value().message;
-        continue;
-      }
-      sim::simulation_config c = sim_defaults;
-      c.revision = *revision;
-      configs.push_back(std::move(c));
-      simulated.push_back(i);
-    }
-    const auto totals = run_configs(configs, tuning, o.seed, threads, progress);
-    for (std::size_t j = 0; j < simulated.size(); ++j) outcomes[simulated[j]].fig = figures_of(totals[j]);
-    return outcomes;
-  };
-  search_options search_opts;
-  search_opts.budget = o.budget;
-  search_opts.seed = o.seed;
-  const search_result search = run_search(space, slos, search_opts, evaluate);
+namespace {
 
-  // 3. The held-out part: the default and the recommendation.
+// ---------------------------------------------------------------------------------------------------------------
+// The flow: the default config, the search, the held-out part — whoever evaluates the jobs.
+
+/// Thrown out of a job evaluator to end the run with an error (a peer's file, a timeout, a replay mismatch).
+struct tune_stop {
+  error reason;
+};
+
+/// Evaluates one batch of jobs, outcomes in the batch's order.
+using job_evaluator = std::function<std::vector<point_outcome>(const std::vector<tune_job>&)>;
+
+/// What the flow found, and every batch it asked for (in order, every outcome known).
+struct tune_outcome {
+  figures default_fig;
+  search_result search;
   std::optional<figures> default_held;
   std::optional<figures> best_held;
-  if (o.holdout > 0) {
-    std::vector<sim::simulation_config> configs{default_config};
-    if (search.best) {
-      sim::simulation_config c = sim_defaults;
-      c.revision = revisions[*search.best];
-      configs.push_back(std::move(c));
-    }
-    const auto totals = run_configs(configs, held_out, o.seed, threads, progress);
-    default_held = figures_of(totals[0]);
-    if (search.best) best_held = figures_of(totals[1]);
-  }
-  progress.finish();
+  std::vector<tune_batch> batches;
+};
 
-  // 4. The report on stdout.
+tune_outcome run_tune_flow(const tune_record& r, std::span<const slo> slos, const job_evaluator& evaluate) {
+  tune_outcome t;
+  const auto ask = [&](const std::vector<tune_job>& jobs) {
+    auto outcomes = evaluate(jobs);
+    t.batches.push_back(tune_batch{jobs, outcomes, std::vector<bool>(jobs.size(), true)});
+    return outcomes;
+  };
+  t.default_fig = ask({tune_job{}})[0].fig;
+  search_options search_opts;
+  search_opts.budget = r.budget;
+  search_opts.seed = r.seed;
+  t.search = run_search(r.space, slos, search_opts, [&](const std::vector<knob_values>& points) {
+    std::vector<tune_job> jobs;
+    for (const auto& values : points) jobs.push_back(tune_job{false, values});
+    return ask(jobs);
+  });
+  if (r.holdout > 0) {
+    std::vector<tune_job> jobs{tune_job{true, std::nullopt}};
+    if (t.search.best) jobs.push_back(tune_job{true, t.search.points[*t.search.best].values});
+    const auto outcomes = ask(jobs);
+    t.default_held = outcomes[0].fig;
+    if (t.search.best) t.best_held = outcomes[1].fig;
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Setting up from the command line, and simulating jobs.
+
+/// Everything needed to simulate jobs, and the record the report is made of.
+struct tune_setup {
+  tune_record record;
+  std::vector<slo> slos;
+  baseline base;
+  sim::simulation_config sim_defaults;
+  sim::trace tuning;
+  sim::trace held_out;
+  unsigned threads = 1;
+};
+
+result<std::vector<slo>> parse_slos(const std::vector<std::string>& texts) {
+  std::vector<slo> slos;
+  for (const auto& text : texts) {
+    auto s = parse_slo(text);
+    if (!s) return s.error_value();
+    slos.push_back(*s);
+  }
+  if (slos.empty()) return error{"no --slo given; e.g. --slo 'p99<=500ms' --slo 'cold<=1%'"};
+  return slos;
+}
+
+result<tune_setup> prepare_tune(const tune_options& o) {
+  if (o.traces.empty()) return error{"no trace given"};
+  tune_setup s;
+  auto slos = parse_slos(o.slos);
+  if (!slos) return slos.error_value();
+  s.slos = std::move(slos).value();
+  tune_record& r = s.record;
+  r.space = default_search_space();
+  if (!o.space_file.empty()) {
+    auto read = read_search_space(o.space_file);
+    if (!read) return read.error_value();
+    r.space = *read;
+  }
+  if (o.budget == 0) return error{"--budget 0: must be at least 1"};
+  if (!(o.holdout >= 0 && o.holdout < 1)) {
+    return error{fmt::format("--holdout {}: must be in [0, 1), the share of the time range held out", o.holdout)};
+  }
+  auto base = make_baseline(o);
+  if (!base) return base.error_value();
+  s.base = std::move(base).value();
+  {
+    auto cold = sim::parse_distribution(o.cold_start);
+    if (!cold) return error{fmt::format("--cold-start {}: {}", o.cold_start, cold.error_value().message)};
+    s.sim_defaults.cold_start = [d = std::move(cold).value()](std::mt19937_64& rng) { return d.sample(rng); };
+    s.sim_defaults.container_concurrency = o.container_concurrency;
+  }
+  auto loaded = load_trace_files(o.traces, o.expansion, o.durations_file, r.sources);
+  if (!loaded) return loaded.error_value();
+  const sim::trace whole = std::move(loaded).value();
+  s.tuning = whole;
+  if (o.holdout > 0) {
+    r.end = trace_end(whole, o.seed);
+    // The tuning part is the start of the trace, the held-out part its end (docs/tuning.md says why time, not
+    // functions); the cut falls on a whole second.
+    r.cut = std::chrono::seconds{
+        static_cast<std::int64_t>(std::floor((1.0 - o.holdout) * std::chrono::duration<double>(r.end).count()))};
+    if (r.cut <= duration{0} || r.cut >= r.end) {
+      return error{fmt::format("--holdout {}: leaves an empty part of a {} s trace", o.holdout, sim::seconds_text(r.end))};
+    }
+    s.tuning = window_of(whole, duration{0}, r.cut);
+    s.held_out = window_of(whole, r.cut, std::nullopt);
+  }
+  s.threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  r.seed = o.seed;
+  r.budget = o.budget;
+  r.slo_texts = o.slos;
+  r.holdout = o.holdout;
+  r.container_concurrency = o.container_concurrency;
+  r.cold_start = o.cold_start;
+  r.service_name = o.service_name;
+  r.functions = whole.functions.size();
+  r.config_data = s.base.config_data;
+  r.annotations = s.base.annotations;
+  r.default_knobs = default_knobs_json(s.base.revision);
+  return s;
+}
+
+/// Validates every job and simulates the valid ones that `selected(k)` picks, k counting the batch's valid jobs.
+/// Jobs refused by validation are known everywhere; a valid job not picked stays unknown.
+tune_batch simulate_jobs(const tune_setup& s, const std::vector<tune_job>& jobs,
+                         const std::function<bool(std::size_t)>& selected, progress_bar& progress) {
+  tune_batch batch{jobs, std::vector<point_outcome>(jobs.size()), std::vector<bool>(jobs.size(), false)};
+  std::array<std::vector<sim::simulation_config>, 2> configs;  // tuning part, held-out part
+  std::array<std::vector<std::size_t>, 2> simulated;
+  std::size_t valid = 0;
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    auto revision = jobs[j].knobs ? point_revision(s.base, *jobs[j].knobs) : result<revision_autoscaling>{s.base.revision};
+    if (!revision) {
+      batch.outcomes[j].valid = false;
+      batch.outcomes[j].rejected = revision.error_value().message;
+      batch.known[j] = true;
+      continue;
+    }
+    if (!selected(valid++)) continue;
+    sim::simulation_config c = s.sim_defaults;
+    c.revision = *revision;
+    const std::size_t part = jobs[j].held_out ? 1 : 0;
+    configs[part].push_back(std::move(c));
+    simulated[part].push_back(j);
+  }
+  for (std::size_t part = 0; part < 2; ++part) {
+    if (configs[part].empty()) continue;
+    const auto totals = run_configs(configs[part], part == 0 ? s.tuning : s.held_out, s.record.seed, s.threads, progress);
+    for (std::size_t k = 0; k < simulated[part].size(); ++k) {
+      batch.outcomes[simulated[part][k]].fig = figures_of(totals[k]);
+      batch.known[simulated[part][k]] = true;
+    }
+  }
+  return batch;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The report: stdout and the files, from the record and the flow's outcome alone (so merge can write it too).
+
+int write_tune_report(const tune_record& r, std::span<const slo> slos, const tune_outcome& t, const std::string& out_dir,
+                      std::string plot_file, bool quiet, std::ostream& out, std::ostream& err) {
+  const search_result& search = t.search;
+  const figures& default_fig = t.default_fig;
   const auto ok = [&](const figures& f) { return slo_violation(f, slos) == 0 ? "meets the SLOs" : "misses an SLO"; };
-  std::size_t refined = 0;
-  for (const auto& p : search.points) refined += p.round > 0 ? 1 : 0;
-  fmt::print(out, "scalesim tune: {} — {} function{}, seed {}, SLOs {}\n", fmt::join(sources, ", "), functions,
-             functions == 1 ? "" : "s", o.seed, fmt::join(o.slos, ", "));
-  fmt::print(out, "{} configurations evaluated: {} Latin hypercube, {} refinement", search.points.size(),
-             search.points.size() - refined, refined);
-  std::size_t rejected = 0;
-  for (const auto& p : search.points) rejected += p.outcome.valid ? 0 : 1;
-  if (rejected != 0) fmt::print(out, " ({} refused by validation)", rejected);
-  fmt::print(out, "\n");
-  if (o.holdout > 0) {
-    const double end_s = std::chrono::duration<double>(end).count();
-    fmt::print(out, "tuning part: [0 s, {} s) of {:.1f} s; held out: [{} s, {:.1f} s]\n", sim::seconds_text(cut), end_s,
-               sim::seconds_text(cut), end_s);
-  }
-  fmt::print(out, "\n{:<28} {:>14} {:>9} {:>9} {:>9} {:>9}\n", "", "pod-seconds", "p50 ms", "p99 ms", "cold", "failed");
-  const std::string part = o.holdout > 0 ? " (tuning part)" : "";
-  print_figures_row(out, "default" + part, default_fig, ok(default_fig));
   const search_point* best = search.best ? &search.points[*search.best] : nullptr;
-  if (best) print_figures_row(out, fmt::format("recommended #{}{}", best->index, part), best->outcome.fig, ok(best->outcome.fig));
-  if (default_held) print_figures_row(out, "default (held out)", *default_held, ok(*default_held));
-  if (best_held) print_figures_row(out, fmt::format("recommended #{} (held out)", best->index), *best_held, ok(*best_held));
-  if (best) {
-    fmt::print(out, "\nrecommended knobs (#{}):\n", best->index);
-    const json defaults = default_knobs_json(base->revision);
-    for (std::size_t k = 0; k < knob_count; ++k) {
-      const knob_info& ki = knob_infos()[k];
-      fmt::print(out, "  {:<36} {:>10}   (default {})\n", ki.name, knob_cell(ki, best->values[k]),
-                 ki.name == "panic-window-percentage" ? "window " + defaults["panic-window"].get<std::string>()
-                                                      : json_text(defaults[std::string{ki.name}]));
+  if (!quiet) {
+    std::size_t refined = 0;
+    for (const auto& p : search.points) refined += p.round > 0 ? 1 : 0;
+    fmt::print(out, "scalesim tune: {} — {} function{}, seed {}, SLOs {}\n", fmt::join(r.sources, ", "), r.functions,
+               r.functions == 1 ? "" : "s", r.seed, fmt::join(r.slo_texts, ", "));
+    fmt::print(out, "{} configurations evaluated: {} Latin hypercube, {} refinement", search.points.size(),
+               search.points.size() - refined, refined);
+    std::size_t rejected = 0;
+    for (const auto& p : search.points) rejected += p.outcome.valid ? 0 : 1;
+    if (rejected != 0) fmt::print(out, " ({} refused by validation)", rejected);
+    fmt::print(out, "\n");
+    if (r.holdout > 0) {
+      const double end_s = std::chrono::duration<double>(r.end).count();
+      fmt::print(out, "tuning part: [0 s, {} s) of {:.1f} s; held out: [{} s, {:.1f} s]\n", sim::seconds_text(r.cut),
+                 end_s, sim::seconds_text(r.cut), end_s);
     }
-    if (slo_violation(default_fig, slos) == 0 && default_fig.pod_seconds <= best->outcome.fig.pod_seconds) {
-      fmt::print(out, "note: the default config already meets every SLO at no more pod-seconds\n");
+    fmt::print(out, "\n{:<28} {:>14} {:>9} {:>9} {:>9} {:>9}\n", "", "pod-seconds", "p50 ms", "p99 ms", "cold", "failed");
+    const std::string part = r.holdout > 0 ? " (tuning part)" : "";
+    print_figures_row(out, "default" + part, default_fig, ok(default_fig));
+    if (best) {
+      print_figures_row(out, fmt::format("recommended #{}{}", best->index, part), best->outcome.fig, ok(best->outcome.fig));
     }
-  }
-  fmt::print(out, "\nPareto front (pod-seconds, p99, cold share), {} of {} points:\n", search.front.size(), search.points.size());
-  fmt::print(out, "{:>4} {:>14} {:>9} {:>9} {:>9}  {:<3} {:>7} {:>5} {:>7} {:>5} {:>6} {:>7} {:>7} {:>4} {:>7} {:>5}\n", "#",
-             "pod-seconds", "p99 ms", "cold", "failed", "ok", "target", "util", "window", "pw%", "pt%", "grace",
-             "retain", "min", "sdd", "tbc");
-  for (const std::size_t i : search.front) {
-    const auto& p = search.points[i];
-    const auto& v = p.values;
-    const auto d = [&](knob k) { return knob_text(k, v[static_cast<std::size_t>(k)]); };
-    fmt::print(out, "{:>4} {:>14.1f} {:>9.1f} {:>8.3f}% {:>8.3f}%  {:<3} {:>7} {:>5} {:>7} {:>5} {:>6} {:>7} {:>7} {:>4} {:>7} {:>5}\n",
-               p.index, p.outcome.fig.pod_seconds, p.outcome.fig.p99_ms, percent(p.outcome.fig.cold_share),
-               percent(p.outcome.fig.failed_share), p.feasible ? "yes" : "no", d(knob::target), d(knob::target_utilization),
-               d(knob::stable_window), d(knob::panic_window_percentage), d(knob::panic_threshold_percentage),
-               d(knob::scale_to_zero_grace_period), d(knob::scale_to_zero_pod_retention_period), d(knob::min_scale),
-               d(knob::scale_down_delay), d(knob::target_burst_capacity));
+    if (t.default_held) print_figures_row(out, "default (held out)", *t.default_held, ok(*t.default_held));
+    if (t.best_held) {
+      print_figures_row(out, fmt::format("recommended #{} (held out)", best->index), *t.best_held, ok(*t.best_held));
+    }
+    if (best) {
+      fmt::print(out, "\nrecommended knobs (#{}):\n", best->index);
+      const json& defaults = r.default_knobs;
+      for (std::size_t k = 0; k < knob_count; ++k) {
+        const knob_info& ki = knob_infos()[k];
+        fmt::print(out, "  {:<36} {:>10}   (default {})\n", ki.name, knob_cell(ki, best->values[k]),
+                   ki.name == "panic-window-percentage" ? "window " + defaults["panic-window"].get<std::string>()
+                                                        : json_text(defaults[std::string{ki.name}]));
+      }
+      if (slo_violation(default_fig, slos) == 0 && default_fig.pod_seconds <= best->outcome.fig.pod_seconds) {
+        fmt::print(out, "note: the default config already meets every SLO at no more pod-seconds\n");
+      }
+    }
+    fmt::print(out, "\nPareto front (pod-seconds, p99, cold share), {} of {} points:\n", search.front.size(),
+               search.points.size());
+    fmt::print(out, "{:>4} {:>14} {:>9} {:>9} {:>9}  {:<3} {:>7} {:>5} {:>7} {:>5} {:>6} {:>7} {:>7} {:>4} {:>7} {:>5}\n",
+               "#", "pod-seconds", "p99 ms", "cold", "failed", "ok", "target", "util", "window", "pw%", "pt%", "grace",
+               "retain", "min", "sdd", "tbc");
+    for (const std::size_t i : search.front) {
+      const auto& p = search.points[i];
+      const auto& v = p.values;
+      const auto d = [&](knob k) { return knob_text(k, v[static_cast<std::size_t>(k)]); };
+      fmt::print(out,
+                 "{:>4} {:>14.1f} {:>9.1f} {:>8.3f}% {:>8.3f}%  {:<3} {:>7} {:>5} {:>7} {:>5} {:>6} {:>7} {:>7} {:>4} {:>7} "
+                 "{:>5}\n",
+                 p.index, p.outcome.fig.pod_seconds, p.outcome.fig.p99_ms, percent(p.outcome.fig.cold_share),
+                 percent(p.outcome.fig.failed_share), p.feasible ? "yes" : "no", d(knob::target),
+                 d(knob::target_utilization), d(knob::stable_window), d(knob::panic_window_percentage),
+                 d(knob::panic_threshold_percentage), d(knob::scale_to_zero_grace_period),
+                 d(knob::scale_to_zero_pod_retention_period), d(knob::min_scale), d(knob::scale_down_delay),
+                 d(knob::target_burst_capacity));
+    }
   }
 
-  // 5. The files.
   string_map best_configmap;
   string_map best_annotations;
   if (best) {
-    best_configmap = point_configmap(*base, best->values);
-    best_annotations = base->annotations;
+    best_configmap = point_configmap(r.config_data, best->values);
+    best_annotations = r.annotations;
     for (auto& [key, value] : annotation_entries(best->values)) best_annotations[key] = value;
   }
-  std::string plot_file = o.plot_file;
-  if (!o.out_dir.empty()) {
-    const fs::path dir = o.out_dir;
+  if (!out_dir.empty()) {
+    const fs::path dir = out_dir;
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (ec) return fail(err, error{fmt::format("{}: cannot create directory ({})", o.out_dir, ec.message())});
+    if (ec) return fail(err, error{fmt::format("{}: cannot create directory ({})", out_dir, ec.message())});
     json doc;
-    doc["seed"] = o.seed;
-    doc["sources"] = sources;
-    doc["slos"] = o.slos;
+    doc["seed"] = r.seed;
+    doc["sources"] = r.sources;
+    doc["slos"] = r.slo_texts;
     json space_json = json::object();
     for (std::size_t k = 0; k < knob_count; ++k) {
       const auto kk = static_cast<knob>(k);
       space_json[std::string{knob_infos()[k].name}] =
-          json{{"min", knob_text(kk, space.ranges[k].low)}, {"max", knob_text(kk, space.ranges[k].high)}};
+          json{{"min", knob_text(kk, r.space.ranges[k].low)}, {"max", knob_text(kk, r.space.ranges[k].high)}};
     }
     doc["space"] = std::move(space_json);
-    doc["budget"] = o.budget;
-    doc["container_concurrency"] = o.container_concurrency;
-    doc["cold_start"] = o.cold_start;
-    if (o.holdout > 0) {
-      doc["holdout"] = json{{"fraction", o.holdout}, {"cut_s", std::chrono::duration<double>(cut).count()},
-                            {"end_s", std::chrono::duration<double>(end).count()}};
+    doc["budget"] = r.budget;
+    doc["container_concurrency"] = r.container_concurrency;
+    doc["cold_start"] = r.cold_start;
+    if (r.holdout > 0) {
+      doc["holdout"] = json{{"fraction", r.holdout}, {"cut_s", std::chrono::duration<double>(r.cut).count()},
+                            {"end_s", std::chrono::duration<double>(r.end).count()}};
     } else {
       doc["holdout"] = nullptr;
     }
-    json default_json{{"knobs", default_knobs_json(base->revision)}, {"figures", figures_json(default_fig)},
+    json default_json{{"knobs", r.default_knobs}, {"figures", figures_json(default_fig)},
                       {"meets_slos", slo_violation(default_fig, slos) == 0}};
-    default_json["held_out_figures"] = default_held ? figures_json(*default_held) : json(nullptr);
+    default_json["held_out_figures"] = t.default_held ? figures_json(*t.default_held) : json(nullptr);
     doc["default"] = std::move(default_json);
     json points = json::array();
     for (const auto& p : search.points) {
@@ -603,7 +685,7 @@ int run_tune(const tune_options& o, std::ostream& out, std::ostream& err) {
     doc["front"] = search.front;
     if (best) {
       json rec{{"index", best->index}, {"knobs", knobs_json(best->values)}, {"figures", figures_json(best->outcome.fig)}};
-      rec["held_out_figures"] = best_held ? figures_json(*best_held) : json(nullptr);
+      rec["held_out_figures"] = t.best_held ? figures_json(*t.best_held) : json(nullptr);
       rec["config_autoscaler"] = map_json(best_configmap);
       rec["annotations"] = map_json(best_annotations);
       doc["recommendation"] = std::move(rec);
@@ -614,22 +696,24 @@ int run_tune(const tune_options& o, std::ostream& out, std::ostream& err) {
     if (auto e = write_file(dir / "tune.json", doc.dump(2) + "\n")) return fail(err, *e);
     if (auto e = write_file(dir / "front.csv", front_csv(search))) return fail(err, *e);
     if (best) {
-      const std::string why = fmt::format(
-          "scalesim tune {}: lowest pod-seconds meeting {} (point #{}).", fmt::join(sources, " "), fmt::join(o.slos, ", "),
-          best->index);
+      const std::string why =
+          fmt::format("scalesim tune {}: lowest pod-seconds meeting {} (point #{}).", fmt::join(r.sources, " "),
+                      fmt::join(r.slo_texts, ", "), best->index);
       const std::string cm_comment =
-          o.container_concurrency > 0
+          r.container_concurrency > 0
               ? why + fmt::format("\ncontainerConcurrency {} > 0: container-concurrency-target-default does not apply;\n"
                                   "use the target annotation of annotations.yaml.",
-                                  o.container_concurrency)
+                                  r.container_concurrency)
               : why;
-      if (auto e = write_file(dir / "config-autoscaler.yaml", configmap_yaml(best_configmap, cm_comment))) return fail(err, *e);
+      if (auto e = write_file(dir / "config-autoscaler.yaml", configmap_yaml(best_configmap, cm_comment))) {
+        return fail(err, *e);
+      }
       const std::string an_comment =
           why + fmt::format("\nscale-to-zero-grace-period has no annotation: set it cluster-wide in config-autoscaler\n"
                             "(scale-to-zero-grace-period: \"{}\"). Merge these annotations into your Service.",
                             knob_text(knob::scale_to_zero_grace_period,
                                       best->values[static_cast<std::size_t>(knob::scale_to_zero_grace_period)]));
-      if (auto e = write_file(dir / "annotations.yaml", service_annotations_yaml(best_annotations, o.service_name, an_comment))) {
+      if (auto e = write_file(dir / "annotations.yaml", service_annotations_yaml(best_annotations, r.service_name, an_comment))) {
         return fail(err, *e);
       }
     }
@@ -648,6 +732,242 @@ int run_tune(const tune_options& o, std::ostream& out, std::ostream& err) {
     return fail(err, error{fmt::format("no evaluated configuration meets every SLO{}; widen --space or raise --budget", closest)});
   }
   return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sharding: peers that split every batch and swap their parts through files in the shared --out directory.
+
+/// What identifies a tune run across its shards: run's description of the inputs plus tune's own.
+result<json> tune_inputs(const tune_options& o, const tune_record& r, std::size_t shard_count) {
+  run_options ro;
+  ro.traces = o.traces;
+  ro.config_file = o.config_file;
+  ro.annotations_file = o.annotations_file;
+  ro.durations_file = o.durations_file;
+  ro.config_sets = o.config_sets;
+  ro.annotations = o.annotations;
+  ro.container_concurrency = o.container_concurrency;
+  ro.seed = o.seed;
+  ro.cold_start = o.cold_start;
+  ro.expansion = o.expansion;
+  auto described = shard_inputs("tune", ro, {}, shard_count, false);
+  if (!described) return described.error_value();
+  json inputs = std::move(described).value();
+  json space = json::array();
+  for (const auto& range : r.space.ranges) space.push_back(json::array({range.low, range.high}));
+  inputs["slos"] = o.slos;
+  inputs["space"] = std::move(space);
+  inputs["budget"] = o.budget;
+  inputs["holdout"] = o.holdout;
+  inputs["service"] = o.service_name;
+  return inputs;
+}
+
+int run_tune_shard(const tune_options& o, const tune_setup& s, shard_spec shard, std::ostream& out, std::ostream& err) {
+  if (o.out_dir.empty()) {
+    return fail(err, error{"--shard: give --out DIR, a directory every shard shares (exchange files and shard-I.json "
+                           "go there)"});
+  }
+  if (!o.plot_file.empty()) {
+    return fail(err, error{fmt::format("--plot {}: a shard writes only its shard file; give --plot to scalesim merge",
+                                       o.plot_file)});
+  }
+  auto timeout = parse_go_duration(o.shard_timeout);
+  if (!timeout || *timeout <= duration{0}) {
+    return fail(err, error{fmt::format("--shard-timeout {}: expected a positive duration, e.g. 6h", o.shard_timeout)});
+  }
+  auto inputs = tune_inputs(o, s.record, shard.count);
+  if (!inputs) return fail(err, inputs.error_value());
+  const std::string fingerprint = fingerprint_of(*inputs);
+
+  progress_bar progress(err, o.progress || isatty(STDERR_FILENO) != 0);
+  const std::size_t evaluations = o.budget + 1 + (o.holdout > 0 ? 2 : 0);
+  progress.add_total((evaluations + shard.count - 1) / shard.count * s.record.functions);
+  std::vector<std::vector<bool>> written;  // per batch: the outcomes this shard wrote (its own and the refused)
+  std::size_t valid_before = 0;            // valid jobs of the earlier batches, for the round-robin owner
+  std::size_t simulated_here = 0;
+  std::size_t valid_total = 0;
+  const job_evaluator evaluate = [&](const std::vector<tune_job>& jobs) {
+    const std::size_t b = written.size();
+    const std::size_t offset = valid_before;
+    const auto mine = [&](std::size_t k) { return tune_job_owner(offset + k, shard.count) == shard.index; };
+    const std::string my_path = tune_exchange_path(o.out_dir, b, shard.index);
+    // A restarted shard (a Job's retry) takes its own part from its earlier exchange file.
+    auto earlier = read_tune_exchange(my_path, fingerprint, b, shard);
+    if (!earlier) throw tune_stop{earlier.error_value()};
+    tune_batch batch;
+    if (*earlier && (*earlier)->jobs == jobs) {
+      batch = std::move(**earlier);
+    } else {
+      batch = simulate_jobs(s, jobs, mine, progress);
+      if (auto e = write_file_atomically(my_path, tune_exchange_text(batch, batch.known, fingerprint, b, shard))) {
+        throw tune_stop{*e};
+      }
+    }
+    written.push_back(batch.known);
+    std::size_t valid = 0;
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      const bool refused = batch.known[j] && !batch.outcomes[j].valid;
+      if (refused) continue;
+      simulated_here += mine(valid) ? 1 : 0;
+      ++valid;
+    }
+    valid_before += valid;
+    valid_total += valid;
+    const auto deadline = std::chrono::steady_clock::now() + *timeout;
+    auto pause = std::chrono::milliseconds{10};
+    for (std::size_t p = 0; p < shard.count; ++p) {
+      if (p == shard.index) continue;
+      const shard_spec peer{p, shard.count};
+      const std::string path = tune_exchange_path(o.out_dir, b, p);
+      for (;;) {
+        auto got = read_tune_exchange(path, fingerprint, b, peer);
+        if (!got) throw tune_stop{got.error_value()};
+        if (*got) {
+          if ((*got)->jobs != jobs) {
+            throw tune_stop{error{fmt::format("{}: shard {}/{} evaluated other configurations in batch {} than this "
+                                              "shard (a different scalesim build?)",
+                                              path, p, shard.count, b)}};
+          }
+          for (std::size_t j = 0; j < jobs.size(); ++j) {
+            if ((*got)->known[j] && !batch.known[j]) {
+              batch.outcomes[j] = (*got)->outcomes[j];
+              batch.known[j] = true;
+            }
+          }
+          break;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+          throw tune_stop{error{fmt::format(
+              "shard {}/{}: waited {} for {} (shard {}'s part of batch {}); all {} shards must run at once "
+              "(a Job's parallelism = completions) and share --out {}",
+              shard.index, shard.count, o.shard_timeout, path, p, b, shard.count, o.out_dir)}};
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds{500});
+      }
+    }
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      if (!batch.known[j]) {
+        throw tune_stop{error{fmt::format("batch {}: no shard's exchange file holds job {}", b, j)}};
+      }
+    }
+    return batch.outcomes;
+  };
+  tune_outcome t;
+  try {
+    t = run_tune_flow(s.record, s.slos, evaluate);
+  } catch (const tune_stop& stop) {
+    progress.finish();
+    return fail(err, stop.reason);
+  }
+  progress.finish();
+  tune_shard_file file{shard, *inputs, fingerprint, s.record, std::move(t.batches)};
+  const std::string path = (fs::path(o.out_dir) / fmt::format("shard-{}.json", shard.index)).string();
+  if (auto e = write_file_atomically(path, tune_shard_file_text(file, written))) return fail(err, *e);
+  fmt::print(out, "scalesim tune: shard {}/{}: simulated {} of {} evaluations -> {}\n", shard.index, shard.count,
+             simulated_here, valid_total, path);
+  return 0;
+}
+
+}  // namespace
+
+int run_tune(const tune_options& o, std::ostream& out, std::ostream& err) {
+  std::optional<shard_spec> shard;
+  if (!o.shard.empty()) {
+    const char* env = std::getenv("JOB_COMPLETION_INDEX");
+    auto parsed = parse_shard(o.shard, env != nullptr ? std::optional<std::string_view>{env} : std::nullopt);
+    if (!parsed) return fail(err, parsed.error_value());
+    shard = *parsed;
+  }
+  auto setup = prepare_tune(o);
+  if (!setup) return fail(err, setup.error_value());
+  const tune_setup& s = *setup;
+  if (shard) return run_tune_shard(o, s, *shard, out, err);
+
+  progress_bar progress(err, o.progress || isatty(STDERR_FILENO) != 0);
+  progress.add_total((o.budget + 1 + (o.holdout > 0 ? 2 : 0)) * s.record.functions);
+  const job_evaluator evaluate = [&](const std::vector<tune_job>& jobs) {
+    return simulate_jobs(s, jobs, [](std::size_t) { return true; }, progress).outcomes;
+  };
+  const tune_outcome t = run_tune_flow(s.record, s.slos, evaluate);
+  progress.finish();
+  return write_tune_report(s.record, s.slos, t, o.out_dir, o.plot_file, false, out, err);
+}
+
+int merge_tune_shards(const std::vector<std::string>& paths, const std::string& out_dir, const std::string& plot_file,
+                      bool quiet, std::ostream& out, std::ostream& err) {
+  const auto merge_fail = [&](const error& e) {
+    fmt::print(err, "scalesim merge: {}\n", e.message);
+    return 1;
+  };
+  std::vector<tune_shard_file> shards;
+  for (const auto& path : paths) {
+    auto read = read_tune_shard_file(path);
+    if (!read) return merge_fail(read.error_value());
+    shards.push_back(std::move(read).value());
+  }
+  const tune_shard_file& first = shards.front();
+  std::vector<std::optional<std::size_t>> owner(first.shard.count);
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    const tune_shard_file& f = shards[k];
+    if (f.fingerprint != first.fingerprint) {
+      return merge_fail(error{fmt::format("{}: a shard of a different tune run than {}", paths[k], paths.front())});
+    }
+    if (auto& seen = owner[f.shard.index]) {
+      return merge_fail(error{fmt::format("{}: shard {}/{} again ({} is that shard too)", paths[k], f.shard.index,
+                                          f.shard.count, paths[*seen])});
+    }
+    owner[f.shard.index] = k;
+    if (f.batches.size() != first.batches.size()) {
+      return merge_fail(error{fmt::format("{}: {} batches, but {} has {}", paths[k], f.batches.size(), paths.front(),
+                                          first.batches.size())});
+    }
+  }
+  for (std::size_t i = 0; i < owner.size(); ++i) {
+    if (!owner[i]) return merge_fail(error{fmt::format("shard {}/{} of the tune run is missing", i, owner.size())});
+  }
+  // Every outcome from whichever shard simulated it.
+  std::vector<tune_batch> batches = first.batches;
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    for (std::size_t k = 1; k < shards.size(); ++k) {
+      const tune_batch& theirs = shards[k].batches[b];
+      if (theirs.jobs != batches[b].jobs) {
+        return merge_fail(error{fmt::format("{}: batch {} holds other configurations than in {}", paths[k], b, paths.front())});
+      }
+      for (std::size_t j = 0; j < theirs.jobs.size(); ++j) {
+        if (theirs.known[j] && !batches[b].known[j]) {
+          batches[b].outcomes[j] = theirs.outcomes[j];
+          batches[b].known[j] = true;
+        }
+      }
+    }
+    for (std::size_t j = 0; j < batches[b].jobs.size(); ++j) {
+      if (!batches[b].known[j]) return merge_fail(error{fmt::format("batch {}: no shard file holds job {}", b, j)});
+    }
+  }
+  auto slos = parse_slos(first.record.slo_texts);
+  if (!slos) return merge_fail(slos.error_value());
+  std::size_t next = 0;
+  const job_evaluator replay = [&](const std::vector<tune_job>& jobs) {
+    if (next >= batches.size() || batches[next].jobs != jobs) {
+      throw tune_stop{error{fmt::format("the shard files do not match the search replayed from them at batch {} (shards "
+                                        "of a different scalesim build?)",
+                                        next)}};
+    }
+    return batches[next++].outcomes;
+  };
+  tune_outcome t;
+  try {
+    t = run_tune_flow(first.record, *slos, replay);
+  } catch (const tune_stop& stop) {
+    return merge_fail(stop.reason);
+  }
+  if (next != batches.size()) {
+    return merge_fail(error{fmt::format("the shard files hold {} batches, the search replayed {}", batches.size(), next)});
+  }
+  // The report's own errors read as tune's ("no evaluated configuration ..."), as the unsharded run prints them.
+  return write_tune_report(first.record, *slos, t, out_dir, plot_file, quiet, out, err);
 }
 
 }  // namespace scale::tools

@@ -35,6 +35,8 @@ struct tune_options {
   std::string durations_file;             // Azure 2019 durations file
   std::string service_name = "my-service";  // metadata.name in annotations.yaml
   bool progress = false;                  // progress bar even when stderr is not a terminal
+  std::string shard;                      // --shard I/N or auto/N: one of N peers sharing --out
+  std::string shard_timeout = "6h";       // how long a shard waits for a peer's part of a batch
 };
 
 /// Registers the `tune` subcommand; `options` must outlive the parse.
@@ -43,5 +45,10 @@ CLI::App* add_tune_command(CLI::App& app, tune_options& options);
 /// Runs the search: the report on `out`, diagnostics and progress on `err`. 0 with a recommendation; 1 on bad
 /// input or when no evaluated configuration meets every SLO (the search's files are still written).
 int run_tune(const tune_options& options, std::ostream& out, std::ostream& err);
+
+/// `scalesim merge` of the shard files of `tune --shard`: checks they are every shard of one run, once, and
+/// prints and writes exactly what the unsharded `tune` does (`out_dir` and `plot_file` as its --out and --plot).
+int merge_tune_shards(const std::vector<std::string>& shard_files, const std::string& out_dir,
+                      const std::string& plot_file, bool quiet, std::ostream& out, std::ostream& err);
 
 }  // namespace scale::tools
