@@ -436,3 +436,33 @@ TEST_CASE("http_client over TLS: trusted CA, untrusted CA, tls-server-name and c
     CHECK(denied.error_value().message.find("scaler") != std::string::npos);
   }
 }
+
+TEST_CASE("http_client sends every request through the cluster's proxy-url") {
+  // The loopback server stands in for an HTTP forward proxy: a request through a proxy carries the absolute URL
+  // as its target (RFC 9112 §3.2.2), a direct one only the path.
+  scale::fake_k8s::fake_apiserver api(token_server());
+  scale::fake_k8s::fake_apiserver proxy(token_server());
+  fake_time time;
+  rest_config config = config_for(api);
+  config.proxy_url = proxy.url();
+  auto client = make_client(config, time);
+  request req;
+  req.path = scale_path;
+  (void)client->call(req);
+  REQUIRE(proxy.requests().size() == 1);
+  CHECK(proxy.requests().front().target == api.url() + std::string{scale_path});
+  CHECK(api.requests().empty());
+
+  // A proxy that is down fails the call, though the API server itself is up.
+  std::string down;
+  {
+    scale::fake_k8s::fake_apiserver closed(token_server());
+    down = closed.url();
+  }
+  config.proxy_url = down;
+  auto unreachable = make_client(config, time);
+  auto r = unreachable->call(req);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error_value().code == 0);
+  CHECK(api.requests().empty());
+}

@@ -208,6 +208,14 @@ TEST_CASE("exec users parse with the command resolved and static credentials win
   }
 }
 
+TEST_CASE("a cluster's proxy-url reaches the client's settings") {
+  load_options options;
+  options.explicit_path = fixture("proxy.yaml");
+  auto config = load_rest_config(options);
+  REQUIRE_MESSAGE(config.has_value(), config.error_value().message);
+  CHECK(config->proxy_url == "socks5://127.0.0.1:1080");
+}
+
 TEST_CASE("invalid kubeconfigs are refused with messages naming file and field") {
   struct case_t {
     std::string file, context, message;
@@ -249,6 +257,9 @@ TEST_CASE("invalid kubeconfigs are refused with messages naming file and field")
            ": users[4].user.exec.apiVersion: \"client.authentication.k8s.io/v1alpha1\" is not supported, expected "
            "client.authentication.k8s.io/v1 or client.authentication.k8s.io/v1beta1"},
       {"/no/such/kubeconfig", "", "kubeconfig /no/such/kubeconfig: cannot read: No such file or directory"},
+      {f("proxy.yaml"), "bad-proxy",
+       "kubeconfig " + f("proxy.yaml") +
+           ": cluster \"ftp-proxy\": proxy-url \"ftp://proxy.example:21\" is not an http://, https:// or socks5:// URL"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.file);

@@ -529,6 +529,14 @@ result<rest_config> rest_config_for_context(const kubeconfig& config, const std:
   out.tls.ca_pem = std::move(ca_pem);
   out.tls.insecure_skip_verify = cluster->insecure_skip_tls_verify;
   out.tls.server_name = cluster->tls_server_name;
+  if (!cluster->proxy_url.empty()) {
+    // client-go rest.Config.Proxy via kubeconfig's proxy-url accepts these schemes only.
+    const std::string& p = cluster->proxy_url;
+    if (!p.starts_with("http://") && !p.starts_with("https://") && !p.starts_with("socks5://")) {
+      return error{cluster_where + ": proxy-url " + in_quotes(p) + " is not an http://, https:// or socks5:// URL"};
+    }
+    out.proxy_url = p;
+  }
 
   // 4. The namespace: --namespace, else the context's, else "default".
   out.namespace_name = !namespace_override.empty()         ? namespace_override

@@ -65,6 +65,9 @@ struct rest_config {
   /// Null = anonymous (the server answers 403 as `system:anonymous`).
   std::shared_ptr<credential_source> auth;
   impersonation impersonate;
+  /// The cluster's `proxy-url` (http, https or socks5); empty = the environment's HTTPS_PROXY / NO_PROXY, as
+  /// client-go falls back to them.
+  std::string proxy_url;
   /// Where the settings came from, for messages: "kubeconfig /path (context ctx)" or "in-cluster".
   std::string origin;
 };
