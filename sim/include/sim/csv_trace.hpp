@@ -21,10 +21,12 @@ inline constexpr std::string_view csv_trace_header = "timestamp_s,function,durat
 /// Each function's rows must be in non-decreasing time; functions may interleave. Blank lines are skipped.
 ///
 /// The file is validated whole up front (every error names file, line and field), keeping per function only
-/// where its rows start and end and how many there are. `open(seed)` then streams the function's rows from the
-/// file in chunks of at most 4096, reopening the file per chunk, so neither memory nor open file handles grow
-/// with the trace. Functions are in order of first appearance; the seed is ignored. A file changed after
-/// validation ends the stream at the first row that no longer parses.
+/// where its rows start and end, how many there are and whether every row spells its id plainly. `open(seed)`
+/// then streams the function's rows from the file in chunks of at most 4096, reopening the file per chunk, so
+/// neither memory nor open file handles grow with the trace. Each stream reads the file from its function's
+/// first row to its last in 64 KiB blocks; with a plain id it jumps from one ",id," to the next instead of
+/// parsing the other functions' rows in between. Functions are in order of first appearance; the seed is
+/// ignored. A file changed after validation ends the stream at the first row it reads that no longer parses.
 result<trace> read_csv_trace(const std::filesystem::path& file);
 
 /// Writes `t` as our CSV: the header, then every function's arrivals merged in time order (ties: function
