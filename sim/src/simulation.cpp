@@ -287,7 +287,9 @@ class engine {
         sample_rng_(function_seed(seed, 1)),
         workload_rng_(function_seed(seed, 2)),
         policy_(policy),
-        kpa_view_(policy != nullptr ? policy->get_if<kpa_policy>() : nullptr) {}
+        kpa_view_(policy != nullptr ? policy->get_if<kpa_policy>() : nullptr),
+        policy_holds_(policy != nullptr && policy->decisions_hold_until_observed()),
+        stats_used_(policy == nullptr || policy->uses_stats()) {}
 
   /// The whole run of a lone engine.
   function_result run() {
@@ -317,7 +319,7 @@ class engine {
       now_ = t;
       if (!queue_.empty() && queue_.top().time == t) {
         handle(queue_.pop().event);
-      } else if (lookahead_ && lookahead_->time == t) {
+      } else if (has_lookahead_ && lookahead_time_ == t) {
         handle_arrival();
       } else if (!skipping_ && next_tick_ == t) {
         tick();
@@ -384,7 +386,7 @@ class engine {
 
   bool arrivals_exhausted() const {
     if (closed_ != nullptr) return closed_done_;
-    return !lookahead_.has_value();
+    return !has_lookahead_;
   }
 
   std::int64_t requests_in_system() const {
@@ -406,7 +408,7 @@ class engine {
   time_point next_time() const {
     time_point t = never;
     if (!queue_.empty()) t = queue_.top().time;
-    if (lookahead_ && lookahead_->time < t) t = lookahead_->time;
+    if (has_lookahead_ && lookahead_time_ < t) t = lookahead_time_;
     if (!skipping_ && next_tick_ < t) t = next_tick_;
     if (policy_wake_ && *policy_wake_ < t) t = *policy_wake_;
     return t;
@@ -453,16 +455,20 @@ class engine {
   // ---- workload ---------------------------------------------------------------------------------------------
 
   void pull_arrival() {
-    lookahead_ = arrivals_->next();
+    // Field by field, not as an optional<arrival>: see apply_policy on whole-struct copies.
+    const std::optional<arrival> a = arrivals_->next();
+    has_lookahead_ = a.has_value();
+    if (!has_lookahead_) return;
     // A stream must not go back in time; a late arrival is taken as arriving now.
-    if (lookahead_ && lookahead_->time < now_) lookahead_->time = now_;
+    lookahead_time_ = std::max(a->time, now_);
+    lookahead_service_ = a->service_time;
   }
 
   void handle_arrival() {
-    const arrival a = *lookahead_;
+    const duration service = lookahead_service_;
     pull_arrival();
     const std::uint32_t id = new_request();
-    requests_[id].service = std::max(duration::zero(), a.service_time);
+    requests_[id].service = std::max(duration::zero(), service);
     admit(id);
   }
 
@@ -543,7 +549,8 @@ class engine {
   void admit(std::uint32_t id) {
     if (policy_ != nullptr) {
       policy_->on_arrival(now_);
-      if (skipping_ && policy_->uses_stats()) {
+      policy_current_ = false;
+      if (skipping_ && stats_used_) {
         skipping_ = false;
         next_tick_ = ceil_to(now_, one_second);
       }
@@ -562,8 +569,11 @@ class engine {
   void to_activator(std::uint32_t id) {
     requests_[id].via_activator = true;
     if (policy_ != nullptr) {
-      if (policy_->uses_stats()) {
-        if (const auto push = reporter_.request_arrived(now_)) policy_->on_stat(now_, *push, true);
+      if (stats_used_) {
+        if (const auto push = reporter_.request_arrived(now_)) {
+          policy_->on_stat(now_, *push, true);
+          policy_current_ = false;
+        }
       }
     } else if (const auto push = reporter_.request_arrived(now_)) {
       record(*push);
@@ -618,7 +628,7 @@ class engine {
     request& r = requests_[id];
     r.pod = p;
     pod& pd = pods_[p];
-    pd.stats.handle(now_, r.via_activator ? request_event::proxied_in : request_event::in);
+    if (stats_used_) pd.stats.handle(now_, r.via_activator ? request_event::proxied_in : request_event::in);
     change_at_pod(p, +1);
     if (cc_ == 0 || pd.in_service < cc_) {
       begin_service(id, p);
@@ -648,12 +658,17 @@ class engine {
     pod& pd = pods_[r.pod];
     --pd.in_service;
     if (config_.service_observer) config_.service_observer(service_event{now_, r.pod, pd.in_service, false});
-    pd.stats.handle(now_, r.via_activator ? request_event::proxied_out : request_event::out);
-    if (r.via_activator) reporter_.request_finished(now_);
+    if (stats_used_) {
+      pd.stats.handle(now_, r.via_activator ? request_event::proxied_out : request_event::out);
+      if (r.via_activator) reporter_.request_finished(now_);
+    }
     result_.latency.record(now_ - r.arrival);
     result_.queueing.record(r.start - r.arrival);
     ++result_.completed;
-    if (policy_ != nullptr) policy_->on_completion(now_);
+    if (policy_ != nullptr) {
+      policy_->on_completion(now_);
+      policy_current_ = false;
+    }
     free_requests_.push_back(id);
     change_at_pod(r.pod, -1);
     slot_freed(r.pod);
@@ -664,12 +679,17 @@ class engine {
   void fail(std::uint32_t id) {
     const request r = requests_[id];
     if (r.place == request_place::pod_queue) {
-      pods_[r.pod].stats.handle(now_, r.via_activator ? request_event::proxied_out : request_event::out);
+      if (stats_used_) {
+        pods_[r.pod].stats.handle(now_, r.via_activator ? request_event::proxied_out : request_event::out);
+      }
       change_at_pod(r.pod, -1);
     }
-    if (r.via_activator) reporter_.request_finished(now_);
+    if (stats_used_ && r.via_activator) reporter_.request_finished(now_);
     ++result_.failed;
-    if (policy_ != nullptr) policy_->on_completion(now_);
+    if (policy_ != nullptr) {
+      policy_->on_completion(now_);
+      policy_current_ = false;
+    }
     free_requests_.push_back(id);
     user_done(r.user, true);
   }
@@ -908,6 +928,7 @@ class engine {
   void record(const pod_stat& stat) {
     if (policy_ != nullptr) {
       policy_->on_stat(now_, stat, false);
+      policy_current_ = false;
       return;
     }
     collection_.record(now_, stat);
@@ -1017,7 +1038,7 @@ class engine {
   /// Time 0 with a policy: the replicas of its first decision are running and ready, as a Deployment created
   /// before the trace began; per-second statistics ticks only for a policy that reads them.
   void start_policy() {
-    skipping_ = !policy_->uses_stats();
+    skipping_ = !stats_used_;
     const policy_decision d = policy_->decide(now_, current_pods());
     for (std::int32_t i = 0; i < d.desired_pods; ++i) add_pod(/*ready_now=*/true);
     apply_policy(d);
@@ -1034,24 +1055,40 @@ class engine {
                         : 0;
   }
 
-  /// After an event: the policy sees the new state and decides.
-  void policy_step() { apply_policy(policy_->decide(now_, current_pods())); }
+  /// After an event: the policy sees the new state and decides, unless it promised that its last answer
+  /// still holds (no observation since, before its wake time).
+  void policy_step() {
+    if (policy_current_ && (!policy_wake_ || now_ < *policy_wake_)) return;
+    apply_policy(policy_->decide(now_, current_pods()));
+  }
 
   /// Applies a decision, and decides again at once while the policy asks to or the pods changed under it.
-  void apply_policy(policy_decision d) {
-    for (int pass = 1;; ++pass) {
-      policy_wake_ = d.wake_at;
-      if (policy_wake_ && *policy_wake_ < now_) policy_wake_ = now_;
-      const std::int32_t desired = std::max<std::int32_t>(0, d.desired_pods);
-      if (desired != policy_desired_) {
-        ++result_.scale_events;
-        policy_desired_ = desired;
-      }
-      const pod_counts before = current_pods();
-      set_replicas(desired);
-      if (pass >= max_reconcile_passes || (!d.call_again && current_pods() == before)) return;
-      d = policy_->decide(now_, current_pods());
+  // The decision is read field by field and never copied whole: a 32-byte copy of a struct the policy has just
+  // written piecewise stalls on store forwarding, and that was the most expensive instruction per event.
+  void apply_policy(const policy_decision& d, int pass = 1) {
+    if (d.wake_at) {
+      policy_wake_ = std::max(*d.wake_at, now_);
+    } else {
+      policy_wake_.reset();
     }
+    const std::int32_t desired = std::max<std::int32_t>(0, d.desired_pods);
+    // Pods alive (starting, ready, to create) change only in set_replicas, which leaves them at its target:
+    // set_replicas(policy_desired_) would change nothing, so the pass would end here.
+    if (desired == policy_desired_ && !d.call_again) {
+      policy_current_ = policy_holds_;
+      return;
+    }
+    if (desired != policy_desired_) {
+      ++result_.scale_events;
+      policy_desired_ = desired;
+    }
+    const pod_counts before = current_pods();
+    set_replicas(desired);
+    if (pass >= max_reconcile_passes || (!d.call_again && current_pods() == before)) {
+      policy_current_ = policy_holds_;
+      return;
+    }
+    apply_policy(policy_->decide(now_, current_pods()), pass + 1);
   }
 
   /// Timeline rows every 2 s with a policy, written lazily: the state between two events is the state after
@@ -1160,7 +1197,10 @@ class engine {
   std::optional<time_point> requeue_at_;
   std::uint32_t requeue_generation_ = 0;
 
-  std::optional<arrival> lookahead_;
+  /// The next arrival, read ahead (time, service time).
+  bool has_lookahead_ = false;
+  time_point lookahead_time_{};
+  duration lookahead_service_{};
   std::vector<user> users_;
   bool closed_done_ = false;
 
@@ -1198,6 +1238,13 @@ class engine {
   /// The policy when it is libscale's KPA (its SKS mode routes requests).
   const kpa_policy* kpa_view_;
   std::optional<time_point> policy_wake_;
+  /// The policy promised its answers hold until it observes something (`decisions_hold_until_observed_v`).
+  bool policy_holds_;
+  /// The last decision applied is still the policy's answer (it holds, and nothing was observed since).
+  bool policy_current_ = false;
+  /// Someone reads the queue-proxies' and the activator's statistics: the built-in KPA, or a policy that
+  /// `uses_stats()`. Without a reader their per-request accounting is skipped (ticks never run then).
+  bool stats_used_;
   std::int32_t policy_desired_ = 0;
   std::int64_t quiet_timers_ = 0;
   time_point next_row_ = time_point{} + decider_tick_interval;

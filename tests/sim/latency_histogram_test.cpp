@@ -2,9 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -78,4 +83,44 @@ TEST_CASE("latency_histogram: an inconsistent state is refused") {
     CAPTURE(r.name);
     CHECK_FALSE(latency_histogram::restored(r.state).has_value());
   }
+}
+
+TEST_CASE("latency_histogram: every latency lands in the bin Boost.Histogram's own fill picks") {
+  // The reference is the fill `record` used before it looked bins up in a table (commit 244bf27): the same
+  // axis, every value clamped into it, filled by Boost.
+  namespace bh = boost::histogram;
+  using axis = bh::axis::regular<double, bh::axis::transform::log, bh::use_default, bh::axis::option::none_t>;
+  auto reference = bh::make_histogram(axis(latency_histogram::bin_count(), 1e-3, 1e7));
+  latency_histogram h;
+  const auto add = [&](std::int64_t ns) {
+    const scale::duration d{ns};
+    h.record(d);
+    reference(std::clamp(std::chrono::duration<double, std::milli>(d).count(), 1e-3, std::nextafter(1e7, 0.0)));
+  };
+  // 1. Ends of the axis and beyond: up to 1 µs is the minimum, from 1e7 ms on the top value.
+  for (const std::int64_t ns : {std::int64_t{0}, std::int64_t{1}, std::int64_t{999}, std::int64_t{1000},
+                                std::int64_t{1001}, std::int64_t{9'999'999'999'999}, std::int64_t{10'000'000'000'000},
+                                std::int64_t{10'000'000'000'001}, std::numeric_limits<std::int64_t>::max()}) {
+    add(ns);
+  }
+  // 2. Every bin edge (by exp, as the axis defines them) and the nanoseconds around it: from about 1 s up the
+  //    neighbours lie within the table's 1e-9 margin, so the axis's own index decides them.
+  const double log_min = std::log(1e-3);
+  const double log_width = (std::log(1e7) - log_min) / latency_histogram::bin_count();
+  for (int i = 0; i <= latency_histogram::bin_count(); ++i) {
+    const double edge_ns = std::exp(log_min + i * log_width) * 1e6;
+    for (std::int64_t delta = -3; delta <= 3; ++delta) add(std::llround(edge_ns) + delta);
+  }
+  // 3. Log-uniform values over the whole axis and a decade either side.
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> log_ns(std::log(1.0), std::log(1e14));
+  for (int i = 0; i < 300'000; ++i) add(std::llround(std::exp(log_ns(rng))));
+  const auto saved = h.saved();
+  std::vector<std::pair<int, std::uint64_t>> expected;
+  for (int i = 0; i < latency_histogram::bin_count(); ++i) {
+    const auto n = static_cast<std::uint64_t>(reference.at(i));
+    if (n != 0) expected.emplace_back(i, n);
+  }
+  CHECK(saved.bins == expected);
+  CHECK(saved.count == 9 + 7 * 1001 + 300'000);
 }

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -1066,5 +1067,101 @@ TEST_CASE("the library's kpa_policy driving the simulator matches the built-in K
     const auto x = run(a, native);
     const auto y = run(b, through_policy);
     check_same_result(x.result, y.result);
+  }
+}
+
+namespace {
+
+/// Forwards every call to `P` and counts the `decide` calls, with no promise that decisions hold.
+template <class P>
+class counted {
+ public:
+  counted(P policy, std::int64_t* decides) : policy_(std::move(policy)), decides_(decides) {}
+  bool uses_stats() const { return policy_.uses_stats(); }
+  void on_arrival(time_point now) { policy_.on_arrival(now); }
+  void on_completion(time_point now) { policy_.on_completion(now); }
+  void on_stat(time_point now, const scale::pod_stat& stat, bool pushed) { policy_.on_stat(now, stat, pushed); }
+  scale::policy_decision decide(time_point now, const scale::pod_counts& pods) {
+    ++*decides_;
+    return policy_.decide(now, pods);
+  }
+  scale::policy_decision on_timer(time_point now, const scale::pod_counts& pods) {
+    return policy_.on_timer(now, pods);
+  }
+
+ private:
+  P policy_;
+  std::int64_t* decides_;
+};
+
+/// The same, passing on `P`'s promise.
+template <class P>
+class counted_with_promise : public counted<P> {
+ public:
+  using counted<P>::counted;
+  static constexpr bool decisions_hold_until_observed = scale::decisions_hold_until_observed_v<P>;
+};
+
+}  // namespace
+
+TEST_CASE("a policy's promise that its decisions hold only saves decide calls: every figure stays the same") {
+  struct row {
+    const char* name;
+    std::function<scale::any_scaling_policy(std::int64_t*, bool)> make;
+    std::int32_t container_concurrency;
+    duration drain;
+    double creation_rate_per_s;
+  };
+  // Each row's policy once as is (the simulator may skip `decide`) and once without the promise.
+  const auto wrap = [](auto policy, std::int64_t* decides, bool promise) {
+    using P = decltype(policy);
+    if (promise) return scale::any_scaling_policy{counted_with_promise<P>{std::move(policy), decides}};
+    return scale::any_scaling_policy{counted<P>{std::move(policy), decides}};
+  };
+  const row rows[] = {
+      {"keepalive 10 min, CC 1, drain 30 s",
+       [&](std::int64_t* n, bool p) { return wrap(scale::keepalive_policy{scale::keepalive_spec{10min}}, n, p); },
+       1, 30s, 0},
+      {"keepalive 0 s, CC 1, no drain",
+       [&](std::int64_t* n, bool p) { return wrap(scale::keepalive_policy{scale::keepalive_spec{0s}}, n, p); },
+       1, 0s, 0},
+      {"keepalive 1 min, CC 0, 0.5 pods/s",
+       [&](std::int64_t* n, bool p) { return wrap(scale::keepalive_policy{scale::keepalive_spec{1min}}, n, p); },
+       0, 30s, 0.5},
+      {"hybrid, CC 1", [&](std::int64_t* n, bool p) { return wrap(scale::hybrid_histogram_policy{}, n, p); }, 1,
+       30s, 0},
+      {"hpa, CC 2",
+       [&](std::int64_t* n, bool p) { return wrap(scale::hpa_policy{scale::hpa_spec{.target = 0.7}}, n, p); }, 2,
+       30s, 0},
+  };
+  for (const row& r : rows) {
+    CAPTURE(r.name);
+    std::int64_t decides[2] = {0, 0};
+    run_output out[2];
+    for (const bool promise : {false, true}) {
+      simulation_config c = defaults_with_cold_start(3s);
+      c.container_concurrency = r.container_concurrency;
+      c.drain_quiet_period = r.drain;
+      c.pod_creation_rate_per_s = r.creation_rate_per_s;
+      std::int64_t* count = &decides[promise ? 1 : 0];
+      const auto make = r.make;
+      c.policy = scale::sim::policy_setup{"counted", [make, count, promise](auto) { return make(count, promise); }};
+      // Bursts of Poisson traffic with silences between them (pods expire, scale to zero, come back).
+      poisson_source source(5, 2.0, at(4h), 3s);
+      std::vector<arrival> bursty;
+      while (auto a = source.next()) {
+        if ((a->time.time_since_epoch() / 20min) % 3 != 2) bursty.push_back(*a);
+      }
+      list_source arrivals(bursty);
+      out[promise ? 1 : 0] = run(arrivals, c);
+    }
+    check_same_result(out[0].result, out[1].result);
+    CHECK(out[0].result.latency.saved().bins == out[1].result.latency.saved().bins);
+    CHECK(out[0].result.queueing.saved().bins == out[1].result.queueing.saved().bins);
+    check_same_rows(out[0].rows, out[1].rows);
+    CHECK(out[0].result.requests > 15'000);
+    // Without the promise, a decide after every event; with it, fewer (none after a pod became ready, a drain
+    // ended or a timer fired).
+    CHECK(decides[1] < decides[0]);
   }
 }

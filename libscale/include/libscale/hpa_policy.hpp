@@ -95,6 +95,8 @@ class hpa_policy {
       : spec_(spec), stats_(time_point{}), desired_(spec.min_replicas), next_sync_(time_point{} + spec.sync_period) {}
 
   bool uses_stats() const { return false; }
+  /// `decide` repeats the last sync's answer, which only `on_arrival` and `on_timer` change.
+  static constexpr bool decisions_hold_until_observed = true;
 
   void on_arrival(time_point now) {
     if (idle_) resume(now);

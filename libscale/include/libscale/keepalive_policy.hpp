@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "libscale/detail/warm_pool.hpp"
 #include "libscale/metric_collector.hpp"
@@ -29,6 +30,8 @@ class keepalive_policy {
   explicit keepalive_policy(const keepalive_spec& spec = {}) : spec_(spec) {}
 
   bool uses_stats() const { return false; }
+  /// `decide` reads only the pool, which changes at its `wake_at` or on an arrival or a completion.
+  static constexpr bool decisions_hold_until_observed = true;
 
   /// Takes a warm idle pod if one is loaded, else asks for one more pod.
   void on_arrival(time_point now) { last_warm_ = pool_.acquire(now); }
@@ -41,7 +44,11 @@ class keepalive_policy {
   /// Busy pods plus pods within their idle time; wakes when the next idle pod expires.
   policy_decision decide(time_point now, const pod_counts&) {
     pool_.expire(now);
-    return {pool_.pods(now), pool_.next_change(now), false};
+    // The wake time is set as a value, not copied as an optional: a 16-byte copy of an optional just written
+    // piecewise stalls on store forwarding, on the simulator's per-event path.
+    policy_decision d{pool_.pods(now), std::nullopt, false};
+    if (const std::optional<time_point> next = pool_.next_change(now)) d.wake_at = *next;
+    return d;
   }
   policy_decision on_timer(time_point now, const pod_counts& pods) { return decide(now, pods); }
 

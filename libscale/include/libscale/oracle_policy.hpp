@@ -105,6 +105,8 @@ class oracle_policy {
   }
 
   bool uses_stats() const { return false; }
+  /// `decide` reads the plan, whose count changes only at the `wake_at` it answers.
+  static constexpr bool decisions_hold_until_observed = true;
   void on_arrival(time_point) {}
   void on_completion(time_point) {}
   void on_stat(time_point, const pod_stat&, bool) {}

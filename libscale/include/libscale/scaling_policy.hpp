@@ -45,7 +45,8 @@ struct policy_decision {
 ///  1. delivers each observation at its time: `on_arrival` when a request reaches the function,
 ///     `on_completion` when one leaves it (served or failed), and, when `uses_stats()` is true, `on_stat` with
 ///     every statistic the Knative autoscaler would receive: the activator's immediate push (`pushed` = true)
-///     and the per-second activator reports and scrape totals (`pushed` = false);
+///     and the per-second activator reports and scrape totals (`pushed` = false). `uses_stats()` is read
+///     once, before the first decision: its answer must not change;
 ///  2. after the observations of an event, and whenever `pod_counts` changes, calls `decide(now, pods)` and
 ///     applies `desired_pods` (again at once while `call_again`);
 ///  3. at `wake_at`, after every other event of that instant and after that instant's statistics, calls
@@ -64,6 +65,16 @@ concept scaling_policy = requires(P& p, const P& cp, time_point now, const pod_s
   { p.on_timer(now, pods) } -> std::same_as<policy_decision>;
 };
 
+/// A policy may promise, with a member `static constexpr bool decisions_hold_until_observed = true;`, that
+///  - `decide` does not read `pod_counts`;
+///  - an answer of `decide` or `on_timer` given at t is what `decide` answers at every instant from t up to,
+///    not including, that answer's `wake_at` (at every later instant without one), until the policy is next
+///    called with `on_arrival`, `on_completion`, `on_stat` or `on_timer`;
+///  - leaving out a `decide` changes no later answer.
+/// A driver may then skip `decide` after an event that delivered no observation, and its result stays exact.
+template <class P>
+inline constexpr bool decisions_hold_until_observed_v = requires { requires P::decisions_hold_until_observed; };
+
 /// Any `scaling_policy`, chosen at run time (`scalesim run --policy NAME`). Move-only; one virtual call per
 /// observation or decision.
 // Type erasure is kept for the command line, where one code path must hold whichever policy was named. The
@@ -74,7 +85,11 @@ class any_scaling_policy {
   /// Takes ownership of `policy`.
   template <scaling_policy P>
     requires(!std::same_as<std::remove_cvref_t<P>, any_scaling_policy>)
-  explicit any_scaling_policy(P policy) : self_(std::make_unique<model<P>>(std::move(policy))) {}
+  explicit any_scaling_policy(P policy)
+      : self_(std::make_unique<model<P>>(std::move(policy))), holds_(decisions_hold_until_observed_v<P>) {}
+
+  /// `decisions_hold_until_observed_v` of the wrapped policy (read once, no call per event).
+  bool decisions_hold_until_observed() const { return holds_; }
 
   bool uses_stats() const { return self_->uses_stats(); }
   void on_arrival(time_point now) { self_->on_arrival(now); }
@@ -115,6 +130,7 @@ class any_scaling_policy {
   };
 
   std::unique_ptr<concept_t> self_;
+  bool holds_ = false;
 };
 
 static_assert(scaling_policy<any_scaling_policy>);

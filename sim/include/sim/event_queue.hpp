@@ -26,8 +26,21 @@ class event_queue {
 
   /// Schedules `event` at `time`.
   void push(time_point time, Event event) {
-    heap_.push_back(entry{time, next_sequence_++, std::move(event)});
-    std::push_heap(heap_.begin(), heap_.end(), later);
+    const std::uint64_t sequence = next_sequence_++;
+    // Sift a hole up from the end and write the entry once, where it belongs. (std::push_heap builds the entry
+    // in a temporary field by field and then copies it whole, which stalls on store forwarding.)
+    heap_.emplace_back();
+    std::size_t hole = heap_.size() - 1;
+    while (hole > 0) {
+      const std::size_t parent = (hole - 1) / 2;
+      if (!earlier(time, sequence, heap_[parent])) break;
+      heap_[hole] = std::move(heap_[parent]);
+      hole = parent;
+    }
+    entry& e = heap_[hole];
+    e.time = time;
+    e.sequence = sequence;
+    e.event = std::move(event);
   }
 
   /// The earliest event; only valid when !empty().
@@ -35,8 +48,21 @@ class event_queue {
 
   /// Removes and returns the earliest event; only valid when !empty().
   entry pop() {
-    std::pop_heap(heap_.begin(), heap_.end(), later);
-    entry out = std::move(heap_.back());
+    entry out = std::move(heap_.front());
+    const std::size_t n = heap_.size() - 1;
+    if (n > 0) {
+      // The last entry fills the root's hole, sifted down. (time, sequence) is a total order, so the pops come
+      // out in the same order whatever the heap's shape.
+      std::size_t hole = 0;
+      for (std::size_t child = 1; child < n; child = 2 * hole + 1) {
+        // Branch-free choice of the earlier child: which one it is is a coin toss the predictor cannot learn.
+        if (child + 1 < n) child += earlier(heap_[child + 1].time, heap_[child + 1].sequence, heap_[child]);
+        if (!earlier(heap_[child].time, heap_[child].sequence, heap_[n])) break;
+        heap_[hole] = std::move(heap_[child]);
+        hole = child;
+      }
+      heap_[hole] = std::move(heap_[n]);
+    }
     heap_.pop_back();
     return out;
   }
@@ -51,10 +77,10 @@ class event_queue {
   std::uint64_t pushed() const { return next_sequence_; }
 
  private:
-  // std::push_heap builds a max-heap; "later" as the less-than puts the earliest event on top.
-  static bool later(const entry& a, const entry& b) {
-    if (a.time != b.time) return a.time > b.time;
-    return a.sequence > b.sequence;
+  /// Whether an entry at (time, sequence) comes out before `b`.
+  static bool earlier(time_point time, std::uint64_t sequence, const entry& b) {
+    // Bitwise, not short-circuit, so that it compiles to flag arithmetic instead of branches.
+    return (time < b.time) | ((time == b.time) & (sequence < b.sequence));
   }
 
   std::vector<entry> heap_;

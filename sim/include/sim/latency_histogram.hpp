@@ -6,7 +6,9 @@
 #include <boost/histogram.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -25,7 +27,11 @@ class latency_histogram {
   /// Adds one latency.
   void record(duration latency) {
     const double ms = std::chrono::duration<double, std::milli>(latency).count();
-    histogram_(std::clamp(ms, axis_min_ms, std::nextafter(axis_max_ms, 0.0)));
+    // The bin Boost's fill would pick; out of range is not counted, as the axis has no flow bins.
+    const int bin = bin_of(latency, std::clamp(ms, axis_min_ms, axis_top_ms));
+    if (bin >= 0 && bin < bins) {
+      ++boost::histogram::unsafe_access::storage(histogram_)[static_cast<std::size_t>(bin)];
+    }
     ++count_;
     sum_ms_ += ms;
     min_ms_seen_ = std::min(min_ms_seen_, ms);
@@ -114,6 +120,80 @@ class latency_histogram {
   static constexpr int bins = 1000;
   static constexpr double axis_min_ms = 1e-3;
   static constexpr double axis_max_ms = 1e7;
+  /// The largest value below axis_max_ms (std::nextafter(axis_max_ms, 0.0), which is not constexpr).
+  static constexpr double axis_top_ms = std::bit_cast<double>(std::bit_cast<std::uint64_t>(axis_max_ms) - 1);
+
+  /// The axis's index of `x` = `latency` in ms clamped to [axis_min_ms, axis_top_ms], the same integer as
+  /// `axis().index(x)`, mostly without its logarithm (two a request made it the costliest part of recording).
+  // Exact by construction: a bin is taken from the table only when the latency lies inside it by a relative
+  // margin of 1e-9, which moves the axis's scaled coordinate by 4e-8 bins, against rounding errors below 1e-12
+  // bins in `index` (a logarithm within an ulp, then a subtraction, a division and a product) and 2e-16 in the
+  // conversion to ms. Closer to an edge, and wherever the table's guess is off, the axis computes the index.
+  // The table is looked up in nanoseconds, so the lookup does not wait for the division that makes `x`.
+  int bin_of(duration latency, double x) const {
+    const std::int64_t ns = latency.count();
+    // At most 1 µs, x is the minimum, whose index is 0 without a logarithm: log(min) - log(min) = 0.
+    if (ns <= bin_table::min_ns) return 0;
+    if (ns >= bin_table::top_ns) return histogram_.axis().index(x);
+    const bin_table& t = bin_table::get();
+    const auto v = static_cast<double>(ns);  // exact: below 2^53
+    const std::uint64_t cell = (std::bit_cast<std::uint64_t>(v) >> bin_table::cell_shift) - bin_table::first_cell;
+    int bin = t.cell_first_bin[cell];
+    // A cell is narrower than a bin, so it overlaps at most two.
+    if (v >= t.safe_ns[static_cast<std::size_t>(bin) + 1].low) ++bin;
+    const bin_table::range& r = t.safe_ns[static_cast<std::size_t>(bin)];
+    if (r.low <= v && v < r.high) return bin;
+    return histogram_.axis().index(x);
+  }
+
+  /// Per bin, the latencies in ns surely inside it; per cell of doubles (exponent and top 6 mantissa bits, 1.6 %
+  /// wide against 2.3 % a bin), the bin where it starts. Built once, shared by every histogram (20 KB).
+  struct bin_table {
+    struct range {
+      double low = 0;
+      double high = 0;
+    };
+    /// At most this many ns, the latency in ms is at most axis_min_ms (1000 / 1e6 rounds to 1e-3).
+    static constexpr std::int64_t min_ns = 1000;
+    /// From this many ns on, the latency in ms is at least axis_max_ms and is clamped to axis_top_ms.
+    static constexpr std::int64_t top_ns = 10'000'000'000'000;
+    static constexpr int cell_shift = 52 - 6;
+    static constexpr std::uint64_t first_cell = std::bit_cast<std::uint64_t>(double{min_ns}) >> cell_shift;
+    static constexpr std::uint64_t last_cell = std::bit_cast<std::uint64_t>(double{top_ns}) >> cell_shift;
+    static constexpr std::uint64_t cells = last_cell - first_cell + 1;
+
+    /// bins + 1 ranges; the last one (beyond the axis) is never inside.
+    std::vector<range> safe_ns;
+    std::vector<std::uint16_t> cell_first_bin;
+
+    static const bin_table& get() {
+      static const bin_table table = make();
+      return table;
+    }
+
+    static bin_table make() {
+      constexpr double margin = 1e-9;
+      const double log_min = std::log(axis_min_ms);
+      const double log_width = (std::log(axis_max_ms) - log_min) / bins;
+      std::vector<double> edges_ns(bins + 1);
+      for (std::size_t i = 0; i <= bins; ++i) {
+        edges_ns[i] = std::exp(log_min + static_cast<double>(i) * log_width) * 1e6;
+      }
+      bin_table t;
+      t.safe_ns.resize(bins + 1);
+      for (std::size_t i = 0; i < bins; ++i) {
+        t.safe_ns[i] = {edges_ns[i] * (1 + margin), edges_ns[i + 1] * (1 - margin)};
+      }
+      t.safe_ns[bins] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+      t.cell_first_bin.resize(cells);
+      for (std::uint64_t c = 0; c < cells; ++c) {
+        const double start = std::bit_cast<double>((first_cell + c) << cell_shift);
+        const auto above = std::upper_bound(edges_ns.begin(), edges_ns.end(), start) - edges_ns.begin();
+        t.cell_first_bin[c] = static_cast<std::uint16_t>(std::clamp<std::ptrdiff_t>(above - 1, 0, bins - 1));
+      }
+      return t;
+    }
+  };
 
   using log_axis = boost::histogram::axis::regular<double, boost::histogram::axis::transform::log,
                                                    boost::histogram::use_default, boost::histogram::axis::option::none_t>;
