@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:?usage: make_corpus.sh DIR}"
 rm -rf "$out"
 mkdir -p "$out"/{csv_trace,azure2019_trace,azure2021_trace,distribution,go_duration,configmap,decide,decider}
-mkdir -p "$out"/{kubeconfig,kube_json,queue_proxy_stat,prometheus_text,adapter_config}
+mkdir -p "$out"/{kubeconfig,kube_json,queue_proxy_stat,prometheus_text,adapter_config,shard_file}
 
 head_of() { head -n 64 "$1"; }
 seed() {  # seed TARGET: stdin becomes one seed file, named by its SHA-1 as libFuzzer names corpus files
@@ -104,3 +104,8 @@ printf '5{"kind":"Lease","apiVersion":"coordination.k8s.io/v1","metadata":{"name
 # scale-adapter's config file: the fixtures and the example in deploy/ (the ConfigMap's embedded file is not
 # extracted; the fixtures cover the same keys).
 for f in "$root"/tests/data/adapter/app/*.yaml; do head_of "$f" | seed adapter_config; done
+
+# Shard files: a selector byte (0 run/compare shard, 1 tune shard, 2 tune exchange file), then the file.
+for pair in 0:run-shard-1.json 1:tune-shard-0.json 2:tune-exchange-batch-1.shard-1.json; do
+  { printf "\\$(printf '%03o' "${pair%%:*}")"; cat "$root/tests/data/shards/${pair#*:}"; } | seed shard_file
+done

@@ -138,6 +138,9 @@ TEST_CASE("tune shard: a damaged shard file is refused with the file and the fie
   CHECK(refused("{\"format\": \"scalesim-shard/1\"}") ==
         p + ": expected a scalesim tune shard file (JSON with \"format\": \"scalesim-tune-shard/1\")");
   CHECK_FALSE(is_tune_shard_file(p));
+  // A number beyond a double's range is not a parse error to nlohmann::json but an out-of-range one.
+  CHECK(refused(R"({"format": "scalesim-tune-shard/1", "record": 1e400})") ==
+        p + ": expected a scalesim tune shard file (JSON), got a value JSON cannot hold here");
   CHECK(refused(R"({"format": "scalesim-tune-shard/1", "shard": {"index": 2, "count": 2}})") ==
         p + ": shard: expected 0 <= index < count");
   CHECK(refused(R"({"format": "scalesim-tune-shard/1", "shard": {"index": 0, "count": 2}, "fingerprint": "0",

@@ -10,7 +10,7 @@ root="$(pwd)"
 
 seconds="${1:?usage: tools/dev/fuzz.sh SECONDS [TARGET...]}"
 shift
-all_targets=(csv_trace azure2019_trace azure2021_trace distribution go_duration configmap decide decider
+all_targets=(csv_trace azure2019_trace azure2021_trace distribution go_duration configmap decide decider shard_file
              kubeconfig kube_json queue_proxy_stat prometheus_text adapter_config)
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=("${all_targets[@]}"); fi

@@ -347,6 +347,8 @@ result<shard_file> read_shard_file(const std::string& path) {
     doc = json::parse(in);
   } catch (const json::parse_error& e) {
     return error{fmt::format("{}: expected a scalesim shard file (JSON), got a parse error at byte {}", path, e.byte)};
+  } catch (const json::exception&) {  // e.g. a number beyond a double's range
+    return error{fmt::format("{}: expected a scalesim shard file (JSON), got a value JSON cannot hold here", path)};
   }
   const json_reader rd(path);
   if (!doc.is_object() || !doc.contains("format") || doc["format"] != format_name) {

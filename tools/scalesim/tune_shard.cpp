@@ -104,6 +104,8 @@ result<json> read_json_file(const std::string& path, std::string_view what) {
     return json::parse(in);
   } catch (const json::parse_error& e) {
     return error{fmt::format("{}: expected {} (JSON), got a parse error at byte {}", path, what, e.byte)};
+  } catch (const json::exception&) {  // e.g. a number beyond a double's range
+    return error{fmt::format("{}: expected {} (JSON), got a value JSON cannot hold here", path, what)};
   }
 }
 

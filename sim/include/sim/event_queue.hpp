@@ -79,8 +79,12 @@ class event_queue {
  private:
   /// Whether an entry at (time, sequence) comes out before `b`.
   static bool earlier(time_point time, std::uint64_t sequence, const entry& b) {
-    // Bitwise, not short-circuit, so that it compiles to flag arithmetic instead of branches.
-    return (time < b.time) | ((time == b.time) & (sequence < b.sequence));
+    // Bitwise on ints, not short-circuit, so that it compiles to flag arithmetic instead of branches (and
+    // Clang's -Wbitwise-instead-of-logical sees that it is meant).
+    const int before = time < b.time;
+    const int same_time = time == b.time;
+    const int lower_sequence = sequence < b.sequence;
+    return (before | (same_time & lower_sequence)) != 0;
   }
 
   std::vector<entry> heap_;
