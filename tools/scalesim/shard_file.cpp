@@ -65,14 +65,18 @@ result<shard_spec> parse_shard(std::string_view text, std::optional<std::string_
   return shard;
 }
 
+result<shard_spec> parse_shard_flag(std::string_view text) {
+  const char* env = std::getenv("JOB_COMPLETION_INDEX");
+  return parse_shard(text, env != nullptr ? std::optional<std::string_view>{env} : std::nullopt);
+}
+
 result<std::optional<shard_spec>> shard_from_flags(const run_options& o) {
   if (o.shard.empty()) {
     if (!o.shard_out.empty()) return error{fmt::format("--shard-out {}: needs --shard I/N", o.shard_out)};
     if (o.shard_timelines) return error{"--shard-timelines: needs --shard I/N"};
     return std::optional<shard_spec>{};
   }
-  const char* env = std::getenv("JOB_COMPLETION_INDEX");
-  auto shard = parse_shard(o.shard, env != nullptr ? std::optional<std::string_view>{env} : std::nullopt);
+  auto shard = parse_shard_flag(o.shard);
   if (!shard) return shard.error_value();
   return std::optional<shard_spec>{*shard};
 }

@@ -37,6 +37,9 @@ struct shard_spec {
 /// environment variable JOB_COMPLETION_INDEX a Kubernetes Indexed Job sets; nullopt when unset).
 result<shard_spec> parse_shard(std::string_view text, std::optional<std::string_view> job_completion_index);
 
+/// `parse_shard` of `text` with the environment's JOB_COMPLETION_INDEX (run, compare and tune share it).
+result<shard_spec> parse_shard_flag(std::string_view text);
+
 /// `--shard` of `options` read with the environment's JOB_COMPLETION_INDEX; nullopt without `--shard`. An error
 /// also when `--shard-out` or `--shard-timelines` is given without `--shard`.
 result<std::optional<shard_spec>> shard_from_flags(const run_options& options);

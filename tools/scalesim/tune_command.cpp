@@ -786,7 +786,6 @@ int run_tune_shard(const tune_options& o, const tune_setup& s, shard_spec shard,
   std::vector<std::vector<bool>> written;  // per batch: the outcomes this shard wrote (its own and the refused)
   std::size_t valid_before = 0;            // valid jobs of the earlier batches, for the round-robin owner
   std::size_t simulated_here = 0;
-  std::size_t valid_total = 0;
   const job_evaluator evaluate = [&](const std::vector<tune_job>& jobs) {
     const std::size_t b = written.size();
     const std::size_t offset = valid_before;
@@ -813,7 +812,6 @@ int run_tune_shard(const tune_options& o, const tune_setup& s, shard_spec shard,
       ++valid;
     }
     valid_before += valid;
-    valid_total += valid;
     const auto deadline = std::chrono::steady_clock::now() + *timeout;
     auto pause = std::chrono::milliseconds{10};
     for (std::size_t p = 0; p < shard.count; ++p) {
@@ -829,12 +827,7 @@ int run_tune_shard(const tune_options& o, const tune_setup& s, shard_spec shard,
                                               "shard (a different scalesim build?)",
                                               path, p, shard.count, b)}};
           }
-          for (std::size_t j = 0; j < jobs.size(); ++j) {
-            if ((*got)->known[j] && !batch.known[j]) {
-              batch.outcomes[j] = (*got)->outcomes[j];
-              batch.known[j] = true;
-            }
-          }
+          take_known_outcomes(batch, **got);
           break;
         }
         if (std::chrono::steady_clock::now() >= deadline) {
@@ -866,7 +859,7 @@ int run_tune_shard(const tune_options& o, const tune_setup& s, shard_spec shard,
   const std::string path = (fs::path(o.out_dir) / fmt::format("shard-{}.json", shard.index)).string();
   if (auto e = write_file_atomically(path, tune_shard_file_text(file, written))) return fail(err, *e);
   fmt::print(out, "scalesim tune: shard {}/{}: simulated {} of {} evaluations -> {}\n", shard.index, shard.count,
-             simulated_here, valid_total, path);
+             simulated_here, valid_before, path);
   return 0;
 }
 
@@ -875,8 +868,7 @@ int run_tune_shard(const tune_options& o, const tune_setup& s, shard_spec shard,
 int run_tune(const tune_options& o, std::ostream& out, std::ostream& err) {
   std::optional<shard_spec> shard;
   if (!o.shard.empty()) {
-    const char* env = std::getenv("JOB_COMPLETION_INDEX");
-    auto parsed = parse_shard(o.shard, env != nullptr ? std::optional<std::string_view>{env} : std::nullopt);
+    auto parsed = parse_shard_flag(o.shard);
     if (!parsed) return fail(err, parsed.error_value());
     shard = *parsed;
   }
@@ -935,12 +927,7 @@ int merge_tune_shards(const std::vector<std::string>& paths, const std::string& 
       if (theirs.jobs != batches[b].jobs) {
         return merge_fail(error{fmt::format("{}: batch {} holds other configurations than in {}", paths[k], b, paths.front())});
       }
-      for (std::size_t j = 0; j < theirs.jobs.size(); ++j) {
-        if (theirs.known[j] && !batches[b].known[j]) {
-          batches[b].outcomes[j] = theirs.outcomes[j];
-          batches[b].known[j] = true;
-        }
-      }
+      take_known_outcomes(batches[b], theirs);
     }
     for (std::size_t j = 0; j < batches[b].jobs.size(); ++j) {
       if (!batches[b].known[j]) return merge_fail(error{fmt::format("batch {}: no shard file holds job {}", b, j)});

@@ -224,6 +224,15 @@ json figures_json(const figures& f) {
               {"cold_start_share", f.cold_share}, {"failed_share", f.failed_share}};
 }
 
+void take_known_outcomes(tune_batch& into, const tune_batch& from) {
+  for (std::size_t j = 0; j < into.jobs.size(); ++j) {
+    if (from.known[j] && !into.known[j]) {
+      into.outcomes[j] = from.outcomes[j];
+      into.known[j] = true;
+    }
+  }
+}
+
 std::size_t tune_job_owner(std::size_t k, std::size_t shard_count) { return k % shard_count; }
 
 json tune_batch_json(const tune_batch& batch, const std::vector<bool>& written) {

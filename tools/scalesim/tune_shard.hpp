@@ -61,6 +61,9 @@ struct tune_record {
 /// A configuration's figures as tune.json and the shard files hold them.
 nlohmann::ordered_json figures_json(const figures& f);
 
+/// Copies into `into` every outcome `from` knows that `into` does not (the two hold the same jobs).
+void take_known_outcomes(tune_batch& into, const tune_batch& from);
+
 /// Which shard simulates the `k`-th simulated job of the whole tune flow (jobs refused by validation are not
 /// counted): round-robin across batches, so a batch of one does not always land on shard 0.
 std::size_t tune_job_owner(std::size_t k, std::size_t shard_count);
