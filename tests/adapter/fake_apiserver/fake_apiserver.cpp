@@ -373,6 +373,7 @@ struct watch_plan {
   bool too_old = false;
   std::size_t next_event = 0;  // index into the pod event log
   bool bookmarks = false;
+  std::uint64_t bookmark_epoch = 0;  // taken with the plan, so a send_bookmarks() after the 200 is never missed
   std::optional<clock_type::time_point> deadline;
 };
 
@@ -767,11 +768,7 @@ bool fake_apiserver::impl::stream_watch(Stream& stream, connection& c, const htt
     net::write(stream, http::make_chunk_last(), ec);
     return !ec && req.keep_alive();
   }
-  std::uint64_t seen_epoch = 0;
-  {
-    std::lock_guard lk(mu_);
-    seen_epoch = bookmark_epoch_;
-  }
+  std::uint64_t seen_epoch = plan.bookmark_epoch;
   auto next_bookmark = clock_type::now() + options_.bookmark_interval;
   for (;;) {
     std::vector<std::string> lines;
@@ -1460,6 +1457,7 @@ outcome fake_apiserver::impl::pods_locked(const std::string& method, const resou
 
   // WATCH (§4.5).
   plan.bookmarks = truthy(q, "allowWatchBookmarks");
+  plan.bookmark_epoch = bookmark_epoch_;
   const std::string timeout = query_value(q, "timeoutSeconds");
   if (!timeout.empty()) {
     try {
