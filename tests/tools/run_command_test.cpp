@@ -200,6 +200,18 @@ TEST_CASE("run: bad input names the flag, file or line and exits 1") {
   }
 }
 
+TEST_CASE("run: an output that cannot be written names the file and the reason") {
+  const fs::path blocker = scratch("a-file");
+  std::ofstream(blocker) << "not a directory\n";
+  scale::tools::run_options o;
+  o.traces = {data + "/run/one-request.csv"};
+  o.quiet = true;
+  o.json_file = (blocker / "summary.json").string();  // a regular file in the way: open(2) says ENOTDIR
+  const auto r = run(o);
+  CHECK(r.code == 1);
+  CHECK(r.err == "scalesim run: " + o.json_file + ": cannot write (Not a directory)\n");
+}
+
 TEST_CASE("run: a malformed trace line is an error naming the file and line") {
   const fs::path bad = scratch("bad-trace.csv");
   std::ofstream(bad) << "timestamp_s,function,duration_ms\n1,a,100\n2,a,fast\n";

@@ -342,6 +342,24 @@ TEST_CASE("shard: merge refuses what is not every shard of one run, naming the f
   }
 }
 
+TEST_CASE("shard: --shard-out makes its directory, as --out does") {
+  const fs::path dir = scratch("shard-out-dir");
+  scale::tools::run_options o = five_functions();
+  o.shard = "1/2";
+  o.threads = 1;
+  o.shard_out = (dir / "not" / "yet" / "shard-1.json").string();
+  const output r = run(o);
+  CAPTURE(r.err);
+  CHECK(r.code == 0);
+  CHECK(fs::is_regular_file(o.shard_out));
+  // A regular file where the directory should be is refused, naming it and the reason.
+  std::ofstream(dir / "blocker") << "x\n";
+  o.shard_out = (dir / "blocker" / "shard-1.json").string();
+  const output blocked = run(o);
+  CHECK(blocked.code == 1);
+  CHECK(blocked.err == "scalesim run: " + (dir / "blocker").string() + ": cannot create directory (Not a directory)\n");
+}
+
 TEST_CASE("shard: run and compare refuse shard flags they cannot honour") {
   const fs::path dir = scratch("flags");
   struct row {

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -85,8 +87,10 @@ double quantile_of(std::vector<double> values, double q) {
 }  // namespace
 
 std::optional<error> write_file(const std::string& path, const std::string& text) {
+  errno = 0;
   std::ofstream file(path, std::ios::binary);
-  if (!file) return error{fmt::format("{}: cannot write", path)};
+  // The stream hides why; open(2)'s errno says it (a missing directory, no permission, a full disk).
+  if (!file) return error{fmt::format("{}: cannot write ({})", path, errno != 0 ? std::strerror(errno) : "unknown reason")};
   file << text;
   file.close();
   if (!file) return error{fmt::format("{}: write failed", path)};

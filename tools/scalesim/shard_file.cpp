@@ -89,12 +89,18 @@ result<std::string> shard_output_path(const run_options& o, std::size_t shard_in
                                flag)};
     }
   }
-  if (!o.shard_out.empty()) return o.shard_out;
-  if (o.out_dir.empty()) return error{"--shard: give --shard-out FILE or --out DIR for the shard file"};
-  std::error_code ec;
-  fs::create_directories(o.out_dir, ec);
-  if (ec) return error{fmt::format("{}: cannot create directory ({})", o.out_dir, ec.message())};
-  return (fs::path(o.out_dir) / fmt::format("shard-{}.json", shard_index)).string();
+  if (o.shard_out.empty() && o.out_dir.empty()) {
+    return error{"--shard: give --shard-out FILE or --out DIR for the shard file"};
+  }
+  // Like --out, the shard file's directory is made on demand (each Job pod may start on an empty volume).
+  const fs::path path = o.shard_out.empty() ? fs::path(o.out_dir) / fmt::format("shard-{}.json", shard_index)
+                                            : fs::path(o.shard_out);
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) return error{fmt::format("{}: cannot create directory ({})", path.parent_path().string(), ec.message())};
+  }
+  return path.string();
 }
 
 std::vector<std::size_t> shard_function_indices(std::size_t functions, shard_spec shard) {
