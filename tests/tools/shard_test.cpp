@@ -342,6 +342,34 @@ TEST_CASE("shard: merge refuses what is not every shard of one run, naming the f
   }
 }
 
+TEST_CASE("shard: check_shard_set wants each index of one count once") {
+  struct row {
+    std::vector<shard_spec> shards;
+    std::string error;  // empty: a complete set
+  };
+  const std::vector<row> rows{
+      {{{0, 1}}, ""},
+      {{{2, 3}, {0, 3}, {1, 3}}, ""},
+      {{{1, 3}, {0, 3}}, "shard 2/3 is missing (f0 is 1/3, f1 is 0/3)"},
+      {{{0, 2}, {1, 2}, {0, 2}}, "f2: shard 0/2 again (f0 is that shard too)"},
+      // Unreachable through merge (the fingerprint hashes the count), but never an index past the first's count.
+      {{{0, 2}, {2, 3}}, "f1: shard 2/3, but f0 is one of 2 shards"},
+      {{{0, 9}, {1, 9}, {2, 9}, {3, 9}, {4, 9}, {5, 9}, {6, 9}, {7, 9}, {8, 9}, {7, 9}},
+       "f9: shard 7/9 again (f7 is that shard too)"},
+      {{{0, 10}, {1, 10}, {2, 10}, {3, 10}, {4, 10}, {5, 10}, {6, 10}, {7, 10}, {8, 10}},
+       "shard 9/10 is missing (f0 is 0/10, f1 is 1/10, f2 is 2/10, f3 is 3/10, f4 is 4/10, f5 is 5/10, f6 is 6/10, "
+       "f7 is 7/10, and 1 more)"},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.error);
+    std::vector<std::string> paths;
+    for (std::size_t k = 0; k < r.shards.size(); ++k) paths.push_back("f" + std::to_string(k));
+    const auto e = scale::tools::check_shard_set(paths, r.shards);
+    CHECK(e.has_value() == !r.error.empty());
+    if (e) CHECK(e->message == r.error);
+  }
+}
+
 TEST_CASE("shard: --shard-out makes its directory, as --out does") {
   const fs::path dir = scratch("shard-out-dir");
   scale::tools::run_options o = five_functions();

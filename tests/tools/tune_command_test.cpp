@@ -345,7 +345,7 @@ TEST_CASE("tune --shard: errors name the flag, the file or the shard") {
   const std::string a1 = (dir / "a" / "shard-1.json").string();
   const std::string b1 = (dir / "b" / "shard-1.json").string();
   const fs::path merged = scratch("shard-errors-merged");
-  CHECK(merge({a0}, merged).err == "scalesim merge: shard 1/2 of the tune run is missing\n");
+  CHECK(merge({a0}, merged).err == fmt::format("scalesim merge: shard 1/2 is missing ({} is 0/2)\n", a0));
   CHECK(merge({a0, a0}, merged).err == fmt::format("scalesim merge: {}: shard 0/2 again ({} is that shard too)\n", a0, a0));
   CHECK(merge({a0, b1}, merged).err == fmt::format("scalesim merge: {}: a shard of a different tune run than {}\n", b1, a0));
   // A shard of another run finds the exchange files of the first in a reused directory.

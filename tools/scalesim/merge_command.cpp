@@ -52,7 +52,7 @@ result<std::vector<shard_file>> read_shards(const std::vector<std::string>& path
   }
   const shard_file& first = shards.front();
   const std::string& first_path = paths.front();
-  std::vector<std::optional<std::size_t>> owner(first.shard.count);
+  std::vector<shard_spec> specs;
   for (std::size_t k = 0; k < shards.size(); ++k) {
     const shard_file& s = shards[k];
     if (s.command != first.command) {
@@ -67,21 +67,9 @@ result<std::vector<shard_file>> read_shards(const std::vector<std::string>& path
       return error{fmt::format("{}: {} functions and {} policies, but {} has {} and {}", paths[k], s.functions_total,
                                s.runs.size(), first_path, first.functions_total, first.runs.size())};
     }
-    if (auto& seen = owner[s.shard.index]) {
-      return error{fmt::format("{}: shard {}/{} again ({} is that shard too)", paths[k], s.shard.index, s.shard.count,
-                               paths[*seen])};
-    }
-    owner[s.shard.index] = k;
+    specs.push_back(s.shard);
   }
-  for (std::size_t i = 0; i < owner.size(); ++i) {
-    if (owner[i]) continue;
-    std::string given;
-    for (std::size_t k = 0; k < shards.size() && k < 8; ++k) {
-      given += fmt::format("{}{} is {}/{}", k == 0 ? "" : ", ", paths[k], shards[k].shard.index, shards[k].shard.count);
-    }
-    if (shards.size() > 8) given += fmt::format(", and {} more", shards.size() - 8);
-    return error{fmt::format("shard {}/{} is missing ({})", i, owner.size(), given)};
-  }
+  if (auto e = check_shard_set(paths, specs)) return *e;
   return shards;
 }
 

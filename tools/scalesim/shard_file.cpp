@@ -103,6 +103,33 @@ result<std::string> shard_output_path(const run_options& o, std::size_t shard_in
   return path.string();
 }
 
+std::optional<error> check_shard_set(const std::vector<std::string>& paths, const std::vector<shard_spec>& shards) {
+  const std::size_t count = shards.front().count;
+  std::vector<std::optional<std::size_t>> owner(count);
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    const shard_spec s = shards[k];
+    if (s.count != count) {
+      return error{fmt::format("{}: shard {}/{}, but {} is one of {} shards", paths[k], s.index, s.count,
+                               paths.front(), count)};
+    }
+    if (auto& seen = owner[s.index]) {
+      return error{fmt::format("{}: shard {}/{} again ({} is that shard too)", paths[k], s.index, s.count,
+                               paths[*seen])};
+    }
+    owner[s.index] = k;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (owner[i]) continue;
+    std::string given;
+    for (std::size_t k = 0; k < shards.size() && k < 8; ++k) {
+      given += fmt::format("{}{} is {}/{}", k == 0 ? "" : ", ", paths[k], shards[k].index, shards[k].count);
+    }
+    if (shards.size() > 8) given += fmt::format(", and {} more", shards.size() - 8);
+    return error{fmt::format("shard {}/{} is missing ({})", i, count, given)};
+  }
+  return std::nullopt;
+}
+
 std::vector<std::size_t> shard_function_indices(std::size_t functions, shard_spec shard) {
   std::vector<std::size_t> indices;
   for (std::size_t i = shard.index; i < functions; i += shard.count) indices.push_back(i);

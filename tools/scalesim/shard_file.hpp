@@ -48,6 +48,10 @@ result<std::optional<shard_spec>> shard_from_flags(const run_options& options);
 /// is given, or when `--json`, `--timeline` or `--plot` is (`scalesim merge` writes those).
 result<std::string> shard_output_path(const run_options& options, std::size_t shard_index);
 
+/// Checks that the files at `paths`, shards `shards[k]` of one run, hold every index of the first's count
+/// exactly once; the error names the file given twice or the index missing (run, compare and tune merges).
+std::optional<error> check_shard_set(const std::vector<std::string>& paths, const std::vector<shard_spec>& shards);
+
 /// The indices of the functions of a `functions`-function trace that `shard` runs, ascending.
 std::vector<std::size_t> shard_function_indices(std::size_t functions, shard_spec shard);
 

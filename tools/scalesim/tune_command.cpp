@@ -900,25 +900,19 @@ int merge_tune_shards(const std::vector<std::string>& paths, const std::string& 
     shards.push_back(std::move(read).value());
   }
   const tune_shard_file& first = shards.front();
-  std::vector<std::optional<std::size_t>> owner(first.shard.count);
+  std::vector<shard_spec> specs;
   for (std::size_t k = 0; k < shards.size(); ++k) {
     const tune_shard_file& f = shards[k];
     if (f.fingerprint != first.fingerprint) {
       return merge_fail(error{fmt::format("{}: a shard of a different tune run than {}", paths[k], paths.front())});
     }
-    if (auto& seen = owner[f.shard.index]) {
-      return merge_fail(error{fmt::format("{}: shard {}/{} again ({} is that shard too)", paths[k], f.shard.index,
-                                          f.shard.count, paths[*seen])});
-    }
-    owner[f.shard.index] = k;
     if (f.batches.size() != first.batches.size()) {
       return merge_fail(error{fmt::format("{}: {} batches, but {} has {}", paths[k], f.batches.size(), paths.front(),
                                           first.batches.size())});
     }
+    specs.push_back(f.shard);
   }
-  for (std::size_t i = 0; i < owner.size(); ++i) {
-    if (!owner[i]) return merge_fail(error{fmt::format("shard {}/{} of the tune run is missing", i, owner.size())});
-  }
+  if (auto e = check_shard_set(paths, specs)) return merge_fail(*e);
   // Every outcome from whichever shard simulated it.
   std::vector<tune_batch> batches = first.batches;
   for (std::size_t b = 0; b < batches.size(); ++b) {
