@@ -2,10 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <vector>
 
 namespace {
@@ -61,6 +63,47 @@ TEST_CASE("hybrid: percentiles, coefficient of variation and windows of a known 
   // Keep-alive end: tail bin 30's upper edge, 31 min = 1860 s, plus 10 % = 2046 s; keep-alive = 2046 - 108 = 1938 s.
   const std::vector<double> none;
   CHECK(compute_hybrid_windows(h, none, hybrid_spec{}) == hybrid_windows{108s, 1938s, hybrid_mode::histogram});
+}
+
+TEST_CASE("hybrid: the O(log n) percentile and O(1) CV test agree with a scan of the bins") {
+  // The reference is the definition: the first bin whose cumulative count reaches percent % of the in-bounds
+  // idle times (scanned), and the per-bin CV compared with the threshold.
+  std::mt19937_64 rng(20261127);
+  for (int trial = 0; trial < 300; ++trial) {
+    const auto bins = std::uniform_int_distribution<int>(1, 300)(rng);
+    idle_time_histogram h(1min, bins * 1min);
+    std::vector<std::int64_t> counts(static_cast<std::size_t>(bins), 0);
+    const int adds = std::uniform_int_distribution<int>(0, 400)(rng);
+    // Skewed idle times: most in a few bins, some spread out, some out of bounds.
+    std::geometric_distribution<int> skewed(trial % 2 == 0 ? 0.3 : 0.02);
+    for (int a = 0; a < adds; ++a) {
+      const int bin = std::min(skewed(rng), bins + 2);
+      h.add(bin * 1min + 7s);
+      if (bin < bins) ++counts[static_cast<std::size_t>(bin)];
+    }
+    for (const double percent : {0.0, 1.0, 5.0, 33.3, 50.0, 99.0, 99.9, 100.0, 120.0}) {
+      CAPTURE(trial);
+      CAPTURE(percent);
+      std::optional<std::size_t> expected;
+      if (h.in_bounds() > 0) {
+        std::int64_t cumulative = 0;
+        expected = counts.size() - 1;
+        for (std::size_t i = 0; i < counts.size(); ++i) {
+          cumulative += counts[i];
+          if (static_cast<double>(cumulative) * 100.0 >= percent * static_cast<double>(h.in_bounds())) {
+            expected = i;
+            break;
+          }
+        }
+      }
+      CHECK(h.percentile_bin(percent) == expected);
+    }
+    const double cv = h.coefficient_of_variation();
+    for (const double threshold : {0.0, 0.5, 2.0, 5.0, cv, std::nextafter(cv, 0.0), std::nextafter(cv, 100.0)}) {
+      CAPTURE(threshold);
+      CHECK(h.coefficient_of_variation_below(threshold) == (cv < threshold));
+    }
+  }
 }
 
 TEST_CASE("hybrid: a head in bin 0 means no pre-warm: the pod stays loaded until the keep-alive end") {

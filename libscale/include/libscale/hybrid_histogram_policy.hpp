@@ -7,11 +7,11 @@
 /// has too few samples) a fixed keep-alive is used. docs/policies.md lists each rule with its source.
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
@@ -75,31 +75,43 @@ struct hybrid_spec {
 class idle_time_histogram {
  public:
   idle_time_histogram(duration bin, duration range)
-      : bin_(bin), counts_(static_cast<std::size_t>(std::max<std::int64_t>(1, range / bin)), 0) {}
+      : bin_(bin),
+        counts_(static_cast<std::size_t>(std::max<std::int64_t>(1, range / bin)), 0),
+        prefix_tree_(counts_.size() + 1, 0) {}
 
   /// Adds one idle time (negative counts as 0).
   void add(duration idle) {
     const std::int64_t i = std::max<std::int64_t>(0, idle / bin_);
     if (i >= static_cast<std::int64_t>(counts_.size())) {
       ++out_of_bounds_;
-    } else {
-      ++counts_[static_cast<std::size_t>(i)];
-      ++in_bounds_;
+      return;
     }
+    std::int64_t& count = counts_[static_cast<std::size_t>(i)];
+    sum_of_squares_ += 2 * count + 1;  // (c + 1)^2 - c^2
+    ++count;
+    ++in_bounds_;
+    for (std::size_t k = static_cast<std::size_t>(i) + 1; k < prefix_tree_.size(); k += k & (~k + 1)) ++prefix_tree_[k];
   }
 
   /// Index of the first bin at which the cumulative share of in-bounds idle times reaches `percent`; nullopt
   /// when the histogram is empty.
   std::optional<std::size_t> percentile_bin(double percent) const {
     if (in_bounds_ == 0) return std::nullopt;
-    std::int64_t cumulative = 0;
-    // cumulative / total >= percent / 100, in exact integer-valued doubles.
+    // cumulative / total >= percent / 100, in exact integer-valued doubles. The cumulative count only grows
+    // with the bin, so a descent of the prefix-sum (Fenwick) tree finds the longest prefix still below it:
+    // the same bin as a scan, in O(log bins) per completion instead of O(bins).
     const double threshold = percent * static_cast<double>(in_bounds_);
-    for (std::size_t i = 0; i < counts_.size(); ++i) {
-      cumulative += counts_[i];
-      if (static_cast<double>(cumulative) * 100.0 >= threshold) return i;
+    const std::size_t n = counts_.size();
+    std::size_t below = 0;  // bins whose cumulative count is still under the threshold
+    std::int64_t cumulative = 0;
+    for (std::size_t step = std::bit_floor(n); step > 0; step >>= 1) {
+      const std::size_t next = below + step;
+      if (next <= n && static_cast<double>(cumulative + prefix_tree_[next]) * 100.0 < threshold) {
+        below = next;
+        cumulative += prefix_tree_[next];
+      }
     }
-    return counts_.size() - 1;
+    return std::min(below, n - 1);
   }
 
   /// Coefficient of variation of the bin counts (population standard deviation over the mean, every bin
@@ -114,6 +126,18 @@ class idle_time_histogram {
     return std::sqrt(squares / n) / mean;
   }
 
+  /// Whether `coefficient_of_variation() < threshold`, in O(1) from the running sum of squared counts
+  /// (CV^2 = (bins x sum c^2 - total^2) / total^2); within 1e-6 of the threshold the per-bin sum above decides,
+  /// so the answer is always the same as comparing `coefficient_of_variation()`.
+  bool coefficient_of_variation_below(double threshold) const {
+    if (in_bounds_ == 0) return 0.0 < threshold;
+    const double total = static_cast<double>(in_bounds_);
+    const double spread = static_cast<double>(counts_.size()) * static_cast<double>(sum_of_squares_) - total * total;
+    const double cv = std::sqrt(std::max(0.0, spread)) / total;
+    if (std::abs(cv - threshold) > 1e-6 * std::max(1.0, std::abs(threshold))) return cv < threshold;
+    return coefficient_of_variation() < threshold;
+  }
+
   std::int64_t in_bounds() const { return in_bounds_; }
   std::int64_t out_of_bounds() const { return out_of_bounds_; }
   std::int64_t total() const { return in_bounds_ + out_of_bounds_; }
@@ -123,6 +147,8 @@ class idle_time_histogram {
  private:
   duration bin_;
   std::vector<std::int64_t> counts_;
+  std::vector<std::int64_t> prefix_tree_;  // Fenwick tree over counts_, 1-based
+  std::int64_t sum_of_squares_ = 0;        // sum of counts_[i]^2
   std::int64_t in_bounds_ = 0;
   std::int64_t out_of_bounds_ = 0;
 };
@@ -236,7 +262,7 @@ inline hybrid_windows compute_hybrid_windows(const idle_time_histogram& histogra
   if (total < spec.min_samples || total == 0) return {duration::zero(), spec.fallback, hybrid_mode::warmup};
   const double oob = static_cast<double>(histogram.out_of_bounds()) / static_cast<double>(total);
   if (oob >= spec.oob_share) return detail::forecast_windows(idle_seconds, spec, hybrid_mode::forecast);
-  if (histogram.coefficient_of_variation() < spec.cv_threshold) {
+  if (histogram.coefficient_of_variation_below(spec.cv_threshold)) {
     if (spec.unrepresentative == hybrid_unrepresentative::forecast) {
       return detail::forecast_windows(idle_seconds, spec, hybrid_mode::unrepresentative);
     }
@@ -268,17 +294,26 @@ class hybrid_histogram_policy {
       const duration idle = pool_.busy() > 0 ? duration::zero() : now - idle_since_;
       histogram_.add(idle);
       history_.push_back(std::chrono::duration<double>(idle).count());
-      while (static_cast<std::int64_t>(history_.size()) > std::max<std::int32_t>(1, spec_.history)) {
-        history_.pop_front();
+      const auto keep = static_cast<std::size_t>(std::max<std::int32_t>(1, spec_.history));
+      if (history_.size() - history_start_ > keep) ++history_start_;
+      // Drop the forgotten head only once it is as long as the kept part: O(1) amortised per arrival.
+      if (history_start_ >= keep) {
+        history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(history_start_));
+        history_start_ = 0;
       }
+      windows_stale_ = true;
     }
     seen_arrival_ = true;
     last_warm_ = pool_.acquire(now);
   }
 
   void on_completion(time_point now) {
-    std::vector<double> series(history_.begin(), history_.end());
-    last_windows_ = compute_hybrid_windows(histogram_, series, spec_);
+    // Only arrivals change the histogram and the history, so completions between two arrivals share windows.
+    if (windows_stale_) {
+      last_windows_ = compute_hybrid_windows(
+          histogram_, std::span<const double>(history_).subspan(history_start_), spec_);
+      windows_stale_ = false;
+    }
     pool_.release(now, last_windows_.prewarm, last_windows_.keepalive);
     if (pool_.busy() == 0) idle_since_ = now;
   }
@@ -305,12 +340,14 @@ class hybrid_histogram_policy {
  private:
   hybrid_spec spec_;
   idle_time_histogram histogram_;
-  std::deque<double> history_;
+  std::vector<double> history_;   // idle times in seconds, oldest first, from history_start_ on
+  std::size_t history_start_ = 0;
   detail::warm_pool pool_;
   time_point idle_since_{};
   bool seen_arrival_ = false;
   bool last_warm_ = false;
   hybrid_windows last_windows_{};
+  bool windows_stale_ = true;
 };
 
 static_assert(scaling_policy<hybrid_histogram_policy>);
