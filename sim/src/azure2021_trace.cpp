@@ -65,10 +65,11 @@ result<trace> read_azure2021_trace(const std::filesystem::path& file) {
   std::vector<group> groups;
   std::unordered_map<std::string, std::size_t> index;
   std::int64_t earliest_ns = std::numeric_limits<std::int64_t>::max();
+  std::vector<std::string_view> fields;  // one vector for every row
   while (reader.next(line)) {
     if (detail::is_blank(line)) continue;
     const std::size_t n = reader.line_number();
-    const auto fields = detail::split_fields(line);
+    detail::split_fields(line, fields);
     if (fields.size() != names.size()) {
       return error{detail::at_line(file, n, fmt::format("expected 4 fields (app,func,end_timestamp,duration), got {}",
                                                         fields.size()))};
