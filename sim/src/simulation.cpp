@@ -300,11 +300,18 @@ class engine {
 
   /// Time of the next thing to handle, `never` once the run is over (finished, or past `until`).
   time_point next_event_time() const {
-    if (!config_.until && finished()) return never;
+    if (!until_ && finished()) return never;
     const time_point t = next_time();
-    if (config_.until && t > at(*config_.until)) return never;
+    if (until_ && t > at(*until_)) return never;
     return t;
   }
+
+  /// The model time reached: after a run to its natural end, that end.
+  time_point now() const { return now_; }
+
+  /// A run that stopped at its natural end goes on to `until` (then advance() and end()), exactly as a run with
+  /// `until` from the start: before its natural end the two never differ, as only the stop test reads `until`.
+  void run_on_to(duration until) { until_ = until; }
 
   /// Handles everything before `limit`, in time order, until the run is over; returns early, right after the
   /// event, when a creation token was handed to another function (the bucket has wakes to deliver). The one
@@ -312,9 +319,9 @@ class engine {
   void advance(time_point limit) {
     for (;;) {
       // next_event_time(), written out: this loop is the simulator's hot path.
-      if (!config_.until && finished()) return;
+      if (!until_ && finished()) return;
       const time_point t = next_time();
-      if (t >= limit || (config_.until && t > at(*config_.until))) return;
+      if (t >= limit || (until_ && t > at(*until_))) return;
       if (policy_ != nullptr && timeline_) emit_policy_rows(t, false);
       now_ = t;
       if (!queue_.empty() && queue_.top().time == t) {
@@ -333,8 +340,8 @@ class engine {
 
   /// Closes the run and returns its result.
   function_result end() {
-    if (config_.until) {
-      now_ = std::max(now_, at(*config_.until));
+    if (until_) {
+      now_ = std::max(now_, at(*until_));
       if (skipping_ && policy_ == nullptr) emit_skipped_rows(now_, true);
     }
     if (policy_ != nullptr && timeline_) emit_policy_rows(now_, true);
@@ -1168,6 +1175,7 @@ class engine {
   // ---- state ------------------------------------------------------------------------------------------------
 
   const simulation_config& config_;
+  std::optional<duration> until_ = config_.until;
   const timeline_sink& timeline_;
   arrival_source* arrivals_;
   const closed_loop_workload* closed_;
@@ -1339,6 +1347,41 @@ function_result simulate_closed_loop(const closed_loop_workload& workload, const
   const auto fp = prepare_policy(config, nullptr);
   engine e(config, seed, timeline, nullptr, &workload, bucket ? &*bucket : nullptr, 0, fp->get());
   return e.run();
+}
+
+std::vector<function_result> simulate_to_common_end(const std::function<std::unique_ptr<arrival_source>()>& open,
+                                                    std::span<const simulation_config> configs, std::uint64_t seed) {
+  const std::size_t n = configs.size();
+  std::vector<std::unique_ptr<arrival_source>> sources(n);
+  std::vector<std::unique_ptr<function_policy>> policies(n);
+  std::vector<std::unique_ptr<creation_bucket>> buckets(n);  // as simulate: each service alone in its cluster
+  std::vector<std::unique_ptr<engine>> engines(n);
+  const timeline_sink no_timeline;  // the engines keep a reference
+  double latest_s = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    sources[k] = open();
+    policies[k] = prepare_policy(configs[k], sources[k].get());
+    if (configs[k].pod_creation_rate_per_s > 0) {
+      buckets[k] = std::make_unique<creation_bucket>(configs[k].pod_creation_rate_per_s);
+    }
+    engines[k] = std::make_unique<engine>(configs[k], seed, no_timeline, policies[k]->arrivals, nullptr,
+                                          buckets[k].get(), 0, policies[k]->get());
+    engines[k]->start();
+    engines[k]->advance(never);
+    latest_s = std::max(latest_s, seconds_of(engines[k]->now().time_since_epoch()));
+  }
+  // The common end as a run's `until` would be given it: seconds, truncated to whole nanoseconds.
+  const auto until = std::chrono::duration_cast<duration>(std::chrono::duration<double>(latest_s));
+  std::vector<function_result> results;
+  results.reserve(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!configs[k].until && seconds_of(engines[k]->now().time_since_epoch()) < latest_s) {
+      engines[k]->run_on_to(until);
+      engines[k]->advance(never);
+    }
+    results.push_back(engines[k]->end());
+  }
+  return results;
 }
 
 std::vector<function_result> simulate_cluster(std::span<const cluster_function> functions,

@@ -1165,3 +1165,66 @@ TEST_CASE("a policy's promise that its decisions hold only saves decide calls: e
     CHECK(decides[1] < decides[0]);
   }
 }
+
+TEST_CASE("simulate_to_common_end: each service is simulate() with until at the latest natural end") {
+  // Ten minutes of Poisson traffic, then silence: the policies settle at different times (the HPA stops with
+  // the last request, keep-alive 10 min after it, the KPA after its window and grace period, the oracle when
+  // its last pod drains), so all but the latest are run on. Random cold starts make every draw count.
+  std::vector<arrival> arrivals;
+  poisson_source poisson(11, 0.2, at(600s), 3s);
+  while (auto a = poisson.next()) arrivals.push_back(*a);
+  const auto open = [&] { return std::make_unique<list_source>(arrivals); };
+  const auto random_cold = [](std::mt19937_64& rng) {
+    return std::chrono::duration_cast<duration>(
+        std::chrono::duration<double>(1.0 + boost::random::exponential_distribution<double>(0.5)(rng)));
+  };
+  std::vector<simulation_config> configs;
+  simulation_config kpa;
+  kpa.cold_start = random_cold;
+  kpa.container_concurrency = 1;
+  configs.push_back(kpa);
+  for (auto policy :
+       {keepalive_of(10min), keepalive_of(0s),
+        setup_of("hpa", [](auto) { return scale::hpa_policy{scale::hpa_spec{.target = 0.7}}; }),
+        setup_of("hybrid", [](auto) { return scale::hybrid_histogram_policy{}; }),
+        setup_of(
+            "oracle",
+            [](std::span<const scale::known_request> future) { return scale::oracle_policy{future, {3s, 30s}}; },
+            true)}) {
+    simulation_config c = one_per_pod(policy);
+    c.cold_start = random_cold;
+    configs.push_back(c);
+  }
+  constexpr std::uint64_t seed = 5;
+  std::vector<double> natural_s;
+  for (const auto& c : configs) {
+    auto source = open();
+    natural_s.push_back(scale::sim::simulate(*source, c, seed).simulated_s);
+  }
+  const double latest_s = *std::max_element(natural_s.begin(), natural_s.end());
+  // The keep-alive of 10 min ends last; at least four services are run on.
+  CHECK(latest_s == natural_s[1]);
+  CHECK(std::count_if(natural_s.begin(), natural_s.end(), [&](double s) { return s < latest_s; }) >= 4);
+
+  const auto together = scale::sim::simulate_to_common_end(open, configs, seed);
+  REQUIRE(together.size() == configs.size());
+  for (std::size_t k = 0; k < configs.size(); ++k) {
+    CAPTURE(k);
+    simulation_config alone = configs[k];
+    alone.until = std::chrono::duration_cast<duration>(std::chrono::duration<double>(latest_s));
+    auto source = open();
+    const function_result expected = scale::sim::simulate(*source, alone, seed);
+    check_same_result(together[k], expected);
+    CHECK(together[k].simulated_s == doctest::Approx(latest_s).epsilon(1e-12));
+  }
+
+  // With their own until every service runs exactly as simulate() does.
+  for (auto& c : configs) c.until = 300s;
+  const auto cut = scale::sim::simulate_to_common_end(open, configs, seed);
+  for (std::size_t k = 0; k < configs.size(); ++k) {
+    CAPTURE(k);
+    auto source = open();
+    check_same_result(cut[k], scale::sim::simulate(*source, configs[k], seed));
+    CHECK(cut[k].simulated_s == 300);
+  }
+}

@@ -156,43 +156,6 @@ std::optional<error> write_compare_plot(const std::vector<policy_outcome>& runs,
   return run_gnuplot(path, data, script);
 }
 
-/// Policies settle at different times (the HPA keeps its minimum pods and stops at the last request; the oracle
-/// drains its last pod): each function is billed over the same span for every policy, the latest natural end
-/// among them, by running again up to it the functions of policies that ended earlier.
-void extend_to_common_end(const sim::trace& workload, const std::vector<std::size_t>& indices,
-                          const std::vector<sim::simulation_config>& configs, std::vector<policy_outcome>& runs,
-                          std::uint64_t seed, unsigned threads) {
-  const std::size_t n = workload.functions.size();
-  std::vector<double> end_s(n, 0.0);
-  for (const auto& r : runs) {
-    for (std::size_t i = 0; i < n; ++i) end_s[i] = std::max(end_s[i], r.outcome.functions[i].simulated_s);
-  }
-  std::vector<std::pair<std::size_t, std::size_t>> reruns;  // (policy, function)
-  for (std::size_t k = 0; k < runs.size(); ++k) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (runs[k].outcome.functions[i].simulated_s < end_s[i]) reruns.emplace_back(k, i);
-    }
-  }
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t j = next++; j < reruns.size(); j = next++) {
-      const auto [k, i] = reruns[j];
-      sim::simulation_config config = configs[k];
-      config.until = std::chrono::duration_cast<duration>(std::chrono::duration<double>(end_s[i]));
-      const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
-      auto arrivals = workload.functions[i].open(function_seed);
-      sim::function_result r = sim::simulate(*arrivals, config, function_seed);
-      r.id = workload.functions[i].id;
-      runs[k].outcome.functions[i] = std::move(r);
-    }
-  };
-  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(reruns.size())));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < workers; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-}
-
 }  // namespace
 
 CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
@@ -301,16 +264,12 @@ int run_compare(const compare_options& o, std::ostream& out, std::ostream& err) 
   const sim::trace mine = *shard ? select_functions(std::move(workload).value(), indices) : std::move(workload).value();
   const unsigned threads = o.run.threads != 0 ? o.run.threads : std::max(1u, std::thread::hardware_concurrency());
 
+  // Policies settle at different times (the HPA keeps its minimum pods and stops at the last request; the oracle
+  // drains its last pod): each function is billed over the same span for every policy, the latest natural end
+  // among them (with --until every run already covers exactly [0, until]).
+  auto outcomes = run_functions_to_common_end(mine, indices, configs, o.run.seed, threads, err);
   std::vector<policy_outcome> runs;
-  for (std::size_t k = 0; k < names->size(); ++k) {
-    runs.push_back(
-        policy_outcome{(*names)[k], run_functions(mine, indices, configs[k], o.run.seed, threads, false, err), {}});
-  }
-  if (!o.run.until.empty()) {
-    // Every run already covers exactly [0, until].
-  } else {
-    extend_to_common_end(mine, indices, configs, runs, o.run.seed, threads);
-  }
+  for (std::size_t k = 0; k < names->size(); ++k) runs.push_back(policy_outcome{(*names)[k], std::move(outcomes[k]), {}});
 
   if (*shard) {
     shard_file file;

@@ -223,6 +223,35 @@ run_outcome run_functions(const sim::trace& workload, const std::vector<std::siz
   return outcome;
 }
 
+std::vector<run_outcome> run_functions_to_common_end(const sim::trace& workload,
+                                                     const std::vector<std::size_t>& indices,
+                                                     const std::vector<sim::simulation_config>& configs,
+                                                     std::uint64_t seed, unsigned threads, std::ostream& err) {
+  const std::size_t n = workload.functions.size();
+  std::vector<run_outcome> outcomes(configs.size());
+  for (auto& o : outcomes) o.functions.resize(n);
+  progress_line progress(err, n);
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < n; i = next++) {
+      const auto& function = workload.functions[i];
+      const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
+      auto results = sim::simulate_to_common_end([&] { return function.open(function_seed); }, configs, function_seed);
+      for (std::size_t k = 0; k < configs.size(); ++k) {
+        outcomes[k].functions[i] = std::move(results[k]);
+        outcomes[k].functions[i].id = function.id;
+      }
+      progress.done_one(function.id);
+    }
+  };
+  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n)));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < workers; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  return outcomes;
+}
+
 result<sim::simulation_config> make_simulation_config(const run_options& options, const std::string& policy,
                                                       const std::vector<std::string>& known_policies) {
   return make_config(options, policy, known_policies);

@@ -86,4 +86,12 @@ run_outcome run_functions(const sim::trace& workload, const std::vector<std::siz
                           const sim::simulation_config& config, std::uint64_t seed, unsigned threads,
                           bool keep_timelines, std::ostream& err);
 
+/// Runs every function of `workload` (function k is `indices[k]` of the whole trace, with its seed) through every
+/// config of `configs` on `threads` workers, each function billed over one span for all configs
+/// (`sim::simulate_to_common_end`); one outcome per config, results in function order, no timelines.
+std::vector<run_outcome> run_functions_to_common_end(const sim::trace& workload,
+                                                     const std::vector<std::size_t>& indices,
+                                                     const std::vector<sim::simulation_config>& configs,
+                                                     std::uint64_t seed, unsigned threads, std::ostream& err);
+
 }  // namespace scale::tools

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
@@ -136,6 +137,14 @@ function_result simulate(arrival_source& arrivals, const simulation_config& conf
 /// Runs a closed-loop load through the service; see `simulate`.
 function_result simulate_closed_loop(const closed_loop_workload& workload, const simulation_config& config,
                                      std::uint64_t seed, const timeline_sink& timeline = {});
+
+/// Runs one function through several services (one per config, e.g. one per scaling policy), each on its own
+/// stream from `open()` (the same arrivals each time) and `seed`, billed over one span: each runs to its natural
+/// end, then those that ended before the latest natural end E run on to it. Each result is exactly
+/// `simulate(*open(), config, seed)` with `until` = E in whole nanoseconds (E taken as double seconds); a config
+/// with its own `until` runs as `simulate` runs it. One pass, where running again from time 0 would be two.
+std::vector<function_result> simulate_to_common_end(const std::function<std::unique_ptr<arrival_source>()>& open,
+                                                    std::span<const simulation_config> configs, std::uint64_t seed);
 
 /// One function of a `simulate_cluster` run.
 struct cluster_function {
