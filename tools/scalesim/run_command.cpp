@@ -163,6 +163,21 @@ class progress_line {
   std::mutex mutex_;
 };
 
+/// Calls `body(i)` once for every i below `n`, on `threads` workers (this thread is one), each taking the next
+/// index as it frees up.
+template <class Body>
+void for_each_index(std::size_t n, unsigned threads, const Body& body) {
+  std::atomic<std::size_t> next{0};
+  const auto worker = [&] {
+    for (std::size_t i = next++; i < n; i = next++) body(i);
+  };
+  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n)));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < workers; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
 /// Runs every function on `threads` workers; results and timelines come back in function order, so the output
 /// does not depend on the thread count. With a pod creation rate limit and several functions, the limit is the
 /// cluster's: all functions then run in one event loop (`simulate_cluster`) on this thread.
@@ -202,24 +217,16 @@ run_outcome run_functions(const sim::trace& workload, const std::vector<std::siz
     }
     return outcome;
   }
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < n; i = next++) {
-      const auto& function = workload.functions[i];
-      const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
-      auto arrivals = function.open(function_seed);
-      sim::timeline_sink sink;
-      if (keep_timelines) sink = [&rows = outcome.timelines[i]](const sim::timeline_row& row) { rows.push_back(row); };
-      outcome.functions[i] = sim::simulate(*arrivals, config, function_seed, sink);
-      outcome.functions[i].id = function.id;
-      progress.done_one(function.id);
-    }
-  };
-  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n)));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < workers; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  for_each_index(n, threads, [&](std::size_t i) {
+    const auto& function = workload.functions[i];
+    const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
+    auto arrivals = function.open(function_seed);
+    sim::timeline_sink sink;
+    if (keep_timelines) sink = [&rows = outcome.timelines[i]](const sim::timeline_row& row) { rows.push_back(row); };
+    outcome.functions[i] = sim::simulate(*arrivals, config, function_seed, sink);
+    outcome.functions[i].id = function.id;
+    progress.done_one(function.id);
+  });
   return outcome;
 }
 
@@ -231,24 +238,16 @@ std::vector<run_outcome> run_functions_to_common_end(const sim::trace& workload,
   std::vector<run_outcome> outcomes(configs.size());
   for (auto& o : outcomes) o.functions.resize(n);
   progress_line progress(err, n);
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < n; i = next++) {
-      const auto& function = workload.functions[i];
-      const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
-      auto results = sim::simulate_to_common_end([&] { return function.open(function_seed); }, configs, function_seed);
-      for (std::size_t k = 0; k < configs.size(); ++k) {
-        outcomes[k].functions[i] = std::move(results[k]);
-        outcomes[k].functions[i].id = function.id;
-      }
-      progress.done_one(function.id);
+  for_each_index(n, threads, [&](std::size_t i) {
+    const auto& function = workload.functions[i];
+    const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
+    auto results = sim::simulate_to_common_end([&] { return function.open(function_seed); }, configs, function_seed);
+    for (std::size_t k = 0; k < configs.size(); ++k) {
+      outcomes[k].functions[i] = std::move(results[k]);
+      outcomes[k].functions[i].id = function.id;
     }
-  };
-  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n)));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < workers; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+    progress.done_one(function.id);
+  });
   return outcomes;
 }
 
