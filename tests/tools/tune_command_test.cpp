@@ -62,11 +62,13 @@ scale::tools::tune_options small_run(const std::string& out_dir) {
 
 }  // namespace
 
-TEST_CASE("tune: writes every file, the same bytes on 1 and 2 threads, and a recommendation that meets the SLOs") {
+TEST_CASE("tune: writes every file, the same bytes on 1 and 2 threads, with or without the arrival cache, and a "
+          "recommendation that meets the SLOs") {
   auto one = small_run("one");
   one.threads = 1;
+  one.arrival_cache_mb = 0;  // every evaluation expands the trace again
   auto two = small_run("two");
-  two.threads = 2;
+  two.threads = 2;  // the default cache: expanded once
   const auto r1 = tune(one);
   const auto r2 = tune(two);
   REQUIRE(r1.err == "");

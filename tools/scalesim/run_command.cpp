@@ -5,8 +5,10 @@
 #include "revision_flags.hpp"
 #include "run_report.hpp"
 #include "shard_file.hpp"
+#include "worker_pool.hpp"
 
 #include <sim/distribution.hpp>
+#include <sim/replayed_trace.hpp>
 #include <sim/simulation.hpp>
 #include <sim/trace_format.hpp>
 
@@ -163,21 +165,6 @@ class progress_line {
   std::mutex mutex_;
 };
 
-/// Calls `body(i)` once for every i below `n`, on `threads` workers (this thread is one), each taking the next
-/// index as it frees up.
-template <class Body>
-void for_each_index(std::size_t n, unsigned threads, const Body& body) {
-  std::atomic<std::size_t> next{0};
-  const auto worker = [&] {
-    for (std::size_t i = next++; i < n; i = next++) body(i);
-  };
-  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n)));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < workers; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-}
-
 /// Runs every function on `threads` workers; results and timelines come back in function order, so the output
 /// does not depend on the thread count. With a pod creation rate limit and several functions, the limit is the
 /// cluster's: all functions then run in one event loop (`simulate_cluster`) on this thread.
@@ -241,7 +228,15 @@ std::vector<run_outcome> run_functions_to_common_end(const sim::trace& workload,
   for_each_index(n, threads, [&](std::size_t i) {
     const auto& function = workload.functions[i];
     const std::uint64_t function_seed = sim::function_seed(seed, indices[i]);
-    auto results = sim::simulate_to_common_end([&] { return function.open(function_seed); }, configs, function_seed);
+    // Every config reads the same arrivals: expand them once (up to 256 MiB a worker), else stream each time.
+    std::shared_ptr<const std::vector<sim::arrival>> recorded;
+    if (configs.size() > 1) {
+      if (auto arrivals = sim::record_arrivals(function, function_seed, (std::size_t{256} << 20) / sizeof(sim::arrival))) {
+        recorded = std::make_shared<const std::vector<sim::arrival>>(std::move(*arrivals));
+      }
+    }
+    const sim::function_trace source = recorded ? sim::replay_function(function, function_seed, recorded) : function;
+    auto results = sim::simulate_to_common_end([&] { return source.open(function_seed); }, configs, function_seed);
     for (std::size_t k = 0; k < configs.size(); ++k) {
       outcomes[k].functions[i] = std::move(results[k]);
       outcomes[k].functions[i].id = function.id;

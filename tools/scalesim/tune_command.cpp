@@ -8,8 +8,10 @@
 #include "tune_search.hpp"
 #include "tune_shard.hpp"
 #include "tune_space.hpp"
+#include "worker_pool.hpp"
 
 #include <sim/distribution.hpp>
+#include <sim/replayed_trace.hpp>
 #include <sim/simulation.hpp>
 #include <sim/trace_format.hpp>
 
@@ -83,6 +85,27 @@ sim::trace window_of(const sim::trace& whole, duration from, std::optional<durat
                               }});
   }
   return part;
+}
+
+/// `whole` with each function's arrivals for the run's seed read once (on `threads` workers) and replayed from
+/// memory, while all fit in `max_bytes`; functions beyond keep streaming. Every evaluation then skips the trace
+/// expansion, which costs about as much as a simulation; the arrivals, hence the results, are the same.
+sim::trace with_cached_arrivals(const sim::trace& whole, std::uint64_t seed, std::size_t max_bytes, unsigned threads) {
+  sim::trace cached = whole;
+  std::atomic<std::size_t> left{max_bytes / sizeof(sim::arrival)};  // arrivals the budget still holds
+  for_each_index(whole.functions.size(), threads, [&](std::size_t i) {
+    const std::uint64_t function_seed = sim::function_seed(seed, i);
+    auto arrivals = sim::record_arrivals(whole.functions[i], function_seed, left.load());
+    if (!arrivals) return;
+    // Take this function's share of the budget, unless other workers took it meanwhile.
+    std::size_t budget = left.load();
+    while (budget >= arrivals->size() && !left.compare_exchange_weak(budget, budget - arrivals->size())) {
+    }
+    if (budget < arrivals->size()) return;
+    cached.functions[i] = sim::replay_function(whole.functions[i], function_seed,
+                                               std::make_shared<const std::vector<sim::arrival>>(std::move(*arrivals)));
+  });
+  return cached;
 }
 
 /// The last arrival of any function (the streams as the runs will see them).
@@ -217,22 +240,14 @@ std::vector<sim::function_result> run_configs(const std::vector<sim::simulation_
   const std::size_t functions = workload.functions.size();
   const std::size_t tasks = configs.size() * functions;
   std::vector<sim::function_result> per_task(tasks);
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t t = next++; t < tasks; t = next++) {
-      const std::size_t c = t / functions;
-      const std::size_t f = t % functions;
-      const std::uint64_t function_seed = sim::function_seed(seed, f);
-      auto arrivals = workload.functions[f].open(function_seed);
-      per_task[t] = sim::simulate(*arrivals, configs[c], function_seed);
-      progress.done_one();
-    }
-  };
-  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, tasks))));
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < workers; ++i) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  for_each_index(tasks, threads, [&](std::size_t t) {
+    const std::size_t c = t / functions;
+    const std::size_t f = t % functions;
+    const std::uint64_t function_seed = sim::function_seed(seed, f);
+    auto arrivals = workload.functions[f].open(function_seed);
+    per_task[t] = sim::simulate(*arrivals, configs[c], function_seed);
+    progress.done_one();
+  });
   std::vector<sim::function_result> totals(configs.size());
   for (std::size_t c = 0; c < configs.size(); ++c) {
     for (std::size_t f = 0; f < functions; ++f) totals[c].merge(per_task[c * functions + f]);
@@ -371,6 +386,10 @@ CLI::App* add_tune_command(CLI::App& app, tune_options& o) {
   cmd->add_option("--seed", o.seed, "search and simulation seed; the same seed gives the same output")->capture_default_str();
   cmd->add_option("--threads", o.threads, "worker threads (0 = all cores); the output does not depend on it")
       ->capture_default_str();
+  cmd->add_option("--arrival-cache-mb", o.arrival_cache_mb,
+                  "keep the trace's arrivals in memory up to this many MiB (16 bytes each), read once instead of once "
+                  "per evaluation; 0 = read every time. The output does not depend on it")
+      ->capture_default_str();
   cmd->add_option("--out", o.out_dir, "directory for tune.json, front.csv, config-autoscaler.yaml, annotations.yaml, plot.svg");
   cmd->add_option("--plot", o.plot_file, "write the Pareto plot here (.svg or .png) with gnuplot");
   cmd->add_option("--holdout", o.holdout, "hold out this share of the trace's time range (its end) and report on it")
@@ -500,7 +519,11 @@ result<tune_setup> prepare_tune(const tune_options& o) {
   }
   auto loaded = load_trace_files(o.traces, o.expansion, o.durations_file, r.sources);
   if (!loaded) return loaded.error_value();
-  const sim::trace whole = std::move(loaded).value();
+  s.threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const sim::trace whole =
+      o.arrival_cache_mb == 0
+          ? std::move(loaded).value()
+          : with_cached_arrivals(*loaded, o.seed, o.arrival_cache_mb << 20, s.threads);
   s.tuning = whole;
   if (o.holdout > 0) {
     r.end = trace_end(whole, o.seed);
@@ -514,7 +537,6 @@ result<tune_setup> prepare_tune(const tune_options& o) {
     s.tuning = window_of(whole, duration{0}, r.cut);
     s.held_out = window_of(whole, r.cut, std::nullopt);
   }
-  s.threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   r.seed = o.seed;
   r.budget = o.budget;
   r.slo_texts = o.slos;

@@ -37,6 +37,7 @@ struct tune_options {
   bool progress = false;                  // progress bar even when stderr is not a terminal
   std::string shard;                      // --shard I/N or auto/N: one of N peers sharing --out
   std::string shard_timeout = "6h";       // how long a shard waits for a peer's part of a batch
+  std::size_t arrival_cache_mb = 1024;    // arrivals read once and replayed from memory up to this; 0 = stream
 };
 
 /// Registers the `tune` subcommand; `options` must outlive the parse.
