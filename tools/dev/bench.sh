@@ -6,6 +6,7 @@
 #   poisson-10M  one function, Poisson 10 000/s for 1000 s (10 M requests), exp:100ms service, Knative defaults
 #   azure-day    the bundled 10-function Azure 2019 day (13.0 M requests), Knative defaults
 #   azure-shape  50 000 Azure-shaped functions over 24 h, rates capped at 0.1/s (mostly idle), Knative defaults
+# then compare and tune (see below). Run it from the repository's root (it reads traces/).
 set -euo pipefail
 
 build=${1:-build}
@@ -43,7 +44,39 @@ for s in "${scenarios[@]}"; do
   done
 done
 
+# compare (five policies, each function billed to the policies' common end) and tune (the docs/tuning.md worked
+# example), whose runs repeat the same arrivals: CPU with and without expanding them once.
+sample=traces/azure2019-sample100/100_inv.csv
+day=traces/azure2019-raw10/invocations.csv
+printf '%-34s %9s %9s %9s\n' "compare/tune" wall_s cpu_s rss_MiB
+timed() {  # LABEL COMMAND...: one line of the table
+  local label=$1
+  shift
+  /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" > /dev/null
+  read -r wall rss_kib user sys < "$work/time"
+  awk -v l="$label" -v w="$wall" -v r="$rss_kib" -v c="$user" -v k="$sys" \
+    'BEGIN { printf "%-34s %9.2f %9.2f %9.1f\n", l, w, c + k, r / 1024 }'
+}
+timed "compare sample100, 1 thread" "$scalesim" compare "$sample" --quiet --threads 1 --json "$work/cmp.1.json"
+timed "compare sample100, 2 threads" "$scalesim" compare "$sample" --quiet --threads 2 --json "$work/cmp.2.json"
+timed "compare the day, 2 threads" "$scalesim" compare --quiet --threads 2 --json "$work/cmp-day.json"
+tune_args=("$day" --slo 'p99<=750ms' --slo 'cold<=0.005%' --budget 24 --holdout 0.25 --threads 2)
+timed "tune worked example, cache 0" "$scalesim" tune "${tune_args[@]}" --arrival-cache-mb 0 --out "$work/tune-0"
+timed "tune worked example, cache 1024" "$scalesim" tune "${tune_args[@]}" --out "$work/tune-c"
+
 status=0
+if cmp -s "$work/cmp.1.json" "$work/cmp.2.json"; then
+  echo "compare: 1- and 2-thread JSON byte-identical"
+else
+  echo "compare: 1- and 2-thread JSON DIFFER"
+  status=1
+fi
+if cmp -s "$work/tune-0/tune.json" "$work/tune-c/tune.json"; then
+  echo "tune: tune.json byte-identical with and without the arrival cache"
+else
+  echo "tune: tune.json DIFFERS with the arrival cache"
+  status=1
+fi
 for s in "${scenarios[@]}"; do
   if cmp -s "$work/$s.1.json" "$work/$s.2.json"; then
     echo "$s: 1- and 2-thread JSON byte-identical"
