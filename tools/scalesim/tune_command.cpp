@@ -32,6 +32,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -520,10 +521,10 @@ result<tune_setup> prepare_tune(const tune_options& o) {
   auto loaded = load_trace_files(o.traces, o.expansion, o.durations_file, r.sources);
   if (!loaded) return loaded.error_value();
   s.threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  const sim::trace whole =
-      o.arrival_cache_mb == 0
-          ? std::move(loaded).value()
-          : with_cached_arrivals(*loaded, o.seed, o.arrival_cache_mb << 20, s.threads);
+  // MiB to bytes, saturating: a cache larger than the address space is no limit at all.
+  const std::size_t cache_bytes = std::min(o.arrival_cache_mb, std::numeric_limits<std::size_t>::max() >> 20) << 20;
+  const sim::trace whole = cache_bytes == 0 ? std::move(loaded).value()
+                                            : with_cached_arrivals(*loaded, o.seed, cache_bytes, s.threads);
   s.tuning = whole;
   if (o.holdout > 0) {
     r.end = trace_end(whole, o.seed);
