@@ -1,4 +1,5 @@
 #include <sim/azure2021_trace.hpp>
+#include <sim/replayed_trace.hpp>
 
 #include "trace_text.hpp"
 
@@ -13,20 +14,6 @@
 
 namespace scale::sim {
 namespace {
-
-/// Replays a sorted vector that all opens of one function share.
-class vector_source final : public arrival_source {
- public:
-  explicit vector_source(std::shared_ptr<const std::vector<arrival>> arrivals) : arrivals_(std::move(arrivals)) {}
-  std::optional<arrival> next() override {
-    if (next_ == arrivals_->size()) return std::nullopt;
-    return (*arrivals_)[next_++];
-  }
-
- private:
-  std::shared_ptr<const std::vector<arrival>> arrivals_;
-  std::size_t next_ = 0;
-};
 
 /// Seconds with a dozen or more decimals, as the trace writes them, to nanoseconds.
 std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
@@ -105,7 +92,7 @@ result<trace> read_azure2021_trace(const std::filesystem::path& file) {
     short_ids.push_back(g.func);
     long_ids.push_back(g.app + "/" + g.func);
     auto shared = std::make_shared<const std::vector<arrival>>(std::move(g.arrivals));
-    out.functions.push_back(function_trace{{}, [shared](std::uint64_t) { return std::make_unique<vector_source>(shared); }});
+    out.functions.push_back(function_trace{{}, [shared](std::uint64_t) { return replay_arrivals(shared); }});
   }
   const auto ids = detail::choose_ids(short_ids, long_ids);
   for (std::size_t i = 0; i < ids.size(); ++i) out.functions[i].id = ids[i];

@@ -21,6 +21,10 @@ class replay_source final : public arrival_source {
 
 }  // namespace
 
+std::unique_ptr<arrival_source> replay_arrivals(std::shared_ptr<const std::vector<arrival>> arrivals) {
+  return std::make_unique<replay_source>(std::move(arrivals));
+}
+
 std::optional<std::vector<arrival>> record_arrivals(const function_trace& function, std::uint64_t seed,
                                                     std::size_t max_arrivals) {
   std::vector<arrival> arrivals;
@@ -39,7 +43,7 @@ function_trace replay_function(function_trace function, std::uint64_t seed,
   function.open = [original = std::move(original), seed,
                    arrivals = std::move(arrivals)](std::uint64_t wanted) -> std::unique_ptr<arrival_source> {
     if (wanted != seed) return original(wanted);
-    return std::make_unique<replay_source>(arrivals);
+    return replay_arrivals(arrivals);
   };
   return function;
 }

@@ -13,6 +13,9 @@
 
 namespace scale::sim {
 
+/// A stream over `arrivals` from the first, sharing them (any number of streams may read one vector at once).
+std::unique_ptr<arrival_source> replay_arrivals(std::shared_ptr<const std::vector<arrival>> arrivals);
+
 /// Every arrival of `function` opened with `seed`, in stream order; nullopt once there are more than
 /// `max_arrivals` (the caller then keeps streaming it).
 std::optional<std::vector<arrival>> record_arrivals(const function_trace& function, std::uint64_t seed,
