@@ -235,8 +235,10 @@ std::vector<run_outcome> run_functions_to_common_end(const sim::trace& workload,
         recorded = std::make_shared<const std::vector<sim::arrival>>(std::move(*arrivals));
       }
     }
-    const sim::function_trace source = recorded ? sim::replay_function(function, function_seed, recorded) : function;
-    auto results = sim::simulate_to_common_end([&] { return source.open(function_seed); }, configs, function_seed);
+    const auto open = [&]() -> std::unique_ptr<sim::arrival_source> {
+      return recorded ? sim::replay_arrivals(recorded) : function.open(function_seed);
+    };
+    auto results = sim::simulate_to_common_end(open, configs, function_seed);
     for (std::size_t k = 0; k < configs.size(); ++k) {
       outcomes[k].functions[i] = std::move(results[k]);
       outcomes[k].functions[i].id = function.id;
